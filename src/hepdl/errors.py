@@ -1,0 +1,23 @@
+"""The exceptions hepdl raises for bad input.
+
+Every error names where the problem is (file, column, config key) and what was expected,
+so the message alone tells a physicist what to fix.
+"""
+
+from __future__ import annotations
+
+
+class HepdlError(Exception):
+    """Base class of every error hepdl raises on purpose."""
+
+
+class DataError(HepdlError, ValueError):
+    """A data file or table is unreadable, incomplete or inconsistent."""
+
+
+class ConfigError(HepdlError, ValueError):
+    """An experiment config has an unknown key, a wrong type or a bad value."""
+
+
+class GenerationError(HepdlError, RuntimeError):
+    """Event generation was asked for something impossible or was rejected by Pythia."""
