@@ -1,0 +1,181 @@
+"""The ``hepdl`` command. Thin: parse, build the config, call the library.
+
+Heavy modules (torch, lightning, pythia8mc) are imported inside the commands, so
+``hepdl --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hepdl.errors import HepdlError
+
+app = typer.Typer(
+    name="hepdl",
+    help="Deep learning for particle physics: generate jets, train, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _generation_progress():
+    """A rich progress bar with jets/s and time left, one bar per class."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class JetsPerSecond(ProgressColumn):
+        def render(self, task) -> Text:  # task.speed is None until two updates arrived
+            return Text(f"{task.speed:7.1f} jets/s" if task.speed else "   -- jets/s")
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        JetsPerSecond(),
+        TimeRemainingColumn(),
+    )
+    tasks: dict[str, int] = {}
+
+    def update(class_name: str, done: int, wanted: int) -> None:
+        if class_name not in tasks:
+            tasks[class_name] = progress.add_task(f"{class_name} jets", total=wanted)
+        progress.update(tasks[class_name], completed=done)
+
+    return progress, update
+
+
+def _print_metrics(metrics: dict, run_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"test set ({metrics.get('n_signal', '?')} signal, "
+                  f"{metrics.get('n_background', '?')} background jets)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("ROC AUC", f"{metrics['auc']:.4f}")
+    table.add_row("accuracy", f"{metrics['accuracy']:.4f}")
+    for key, value in metrics.items():
+        if key.startswith("rejection_at_eps_s_"):
+            eps = key.removeprefix("rejection_at_eps_s_")
+            table.add_row(f"1/eps_B at eps_S = {eps}", f"{value:.1f}")
+    table.add_row("max eps_S/sqrt(eps_B)", f"{metrics['max_sic']:.2f}")
+    console = Console()
+    console.print(table)
+    console.print(f"run directory: {run_dir}")
+
+
+def _train_and_report(config) -> None:
+    from hepdl.train.run import train_experiment
+
+    progress, update = _generation_progress()
+    with progress:
+        result = train_experiment(config, progress=update)
+    _print_metrics(result.metrics, result.run_dir)
+
+
+@app.command()
+def demo(
+    data: Annotated[str | None, typer.Option(help="Labelled jet file to use instead of generating.")] = None,
+    jets: Annotated[int | None, typer.Option(help="Jets per class to generate.")] = None,
+    out: Annotated[str | None, typer.Option(help="Folder for the run directory.")] = None,
+) -> None:
+    """Generate top and QCD jets (cached), train the DNN on substructure, report AUC and rejection."""
+    from hepdl.demo import demo_config
+
+    start = time.perf_counter()
+    try:
+        _train_and_report(demo_config(data=data, jets_per_class=jets, output_dir=out))
+    except HepdlError as err:
+        _fail(err)
+    typer.echo(f"demo wall time: {time.perf_counter() - start:.1f} s")
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a key, e.g. --set trainer.max_epochs=5 (repeatable)."),
+    ] = None,
+) -> None:
+    """Train the experiment described by CONFIG; writes a run directory."""
+    from hepdl.config import load_config
+
+    try:
+        _train_and_report(load_config(config, overrides=set_ or []))
+    except HepdlError as err:
+        _fail(err)
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    data: Annotated[list[str], typer.Option(help="Labelled file(s) to evaluate on.")],
+    out: Annotated[Path | None, typer.Option(help="Where to write metrics and plots.")] = None,
+) -> None:
+    """Evaluate a finished run on any compatible file: metrics.json and plots."""
+    from hepdl.train.evaluate import evaluate_run
+
+    try:
+        metrics = evaluate_run(run_dir, data, out_dir=out)
+    except HepdlError as err:
+        _fail(err)
+    _print_metrics(metrics, run_dir)
+
+
+@app.command()
+def generate(
+    process: Annotated[str, typer.Argument(help="Process, e.g. top-vs-qcd.")],
+    jets: Annotated[int, typer.Option(help="Jets of EACH class.")],
+    out: Annotated[Path, typer.Option(help="Output Parquet file.")],
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same file.")] = 1,
+    pt_min: Annotated[float, typer.Option(help="Jet pT lower edge [GeV].")] = 550.0,
+    pt_max: Annotated[float, typer.Option(help="Jet pT upper edge [GeV].")] = 650.0,
+    eta_max: Annotated[float, typer.Option(help="Jet |eta| cut.")] = 2.0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Generate labelled jets with Pythia 8 + FastJet into a Parquet file."""
+    from hepdl._registry import closest
+    from hepdl.generate import GENERATORS
+
+    try:
+        if process not in GENERATORS:
+            raise HepdlError(
+                f"unknown process '{process}'; known: {', '.join(GENERATORS)}."
+                + closest(process, GENERATORS)
+            )
+        settings_class, run = GENERATORS[process]
+        settings = settings_class(
+            jets_per_class=jets, seed=seed, pt_min=pt_min, pt_max=pt_max, eta_max=eta_max
+        )
+        progress, update = _generation_progress()
+        with progress:
+            path = run(settings, out, overwrite=overwrite, progress=update)
+    except HepdlError as err:
+        _fail(err)
+    typer.echo(f"wrote {path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""The typed experiment config: one YAML file with sections data, model, task, trainer, evaluate.
+
+Loading validates every key: an unknown key or a wrong type raises ConfigError naming the
+key path (``trainer.max_epochs``) and the closest valid key. Model and representation
+options are checked against the signature of the registered factory.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hepdl._registry import closest
+from hepdl.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerateSource(_Section):
+    """Make the sample with Pythia 8 + FastJet; cached by its settings for the next run."""
+
+    process: Literal["top-vs-qcd"] = "top-vs-qcd"
+    jets_per_class: int = Field(2000, ge=1)
+    seed: int = Field(1, ge=1)
+    pt_min: float = 550.0
+    pt_max: float = 650.0
+    eta_max: float = 2.0
+
+
+class RepresentationConfig(BaseModel):
+    """``name`` of a registered representation; every other key is one of its options."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = "substructure"
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SplitConfig(_Section):
+    train: float = Field(0.6, gt=0, lt=1)
+    val: float = Field(0.2, gt=0, lt=1)
+    test: float = Field(0.2, gt=0, lt=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> SplitConfig:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must be 1, got {total:g}")
+        return self
+
+
+class DataConfig(_Section):
+    """Where the jets come from (exactly one of files, class_files, generate) and how to
+    turn them into network inputs."""
+
+    files: list[str] = Field(default_factory=list)
+    class_files: dict[str, list[str]] = Field(default_factory=dict)
+    generate: GenerateSource | None = None
+    format: Literal["auto", "parquet", "csv", "hdf5", "root"] = "auto"
+    tree: str | None = None
+    key: str | None = None
+    label_column: str = "label"
+    classes: list[str] | None = None
+    signal_class: str | None = None
+    representation: RepresentationConfig = Field(default_factory=RepresentationConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    standardize: bool = True
+    batch_size: int = Field(256, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        given = [n for n in ("files", "class_files", "generate") if getattr(self, n)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one source of jets: data.files (labels from a column), "
+                f"data.class_files (one file per class) or data.generate; got {given or 'none'}"
+            )
+        return self
+
+
+class ModelConfig(BaseModel):
+    """``name`` of a registered model; every other key is one of its hyperparameters."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = "mlp"
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TaskConfig(_Section):
+    kind: Literal["classify"] = "classify"
+    loss: Literal["bce", "cce", "mse"] = "bce"
+    optimizer: Literal["sgd", "adam"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    nesterov: bool = False
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class EarlyStoppingConfig(_Section):
+    monitor: str = "val_loss"
+    mode: Literal["min", "max"] = "min"
+    patience: int = Field(5, ge=1)
+    min_delta: float = Field(0.0, ge=0)
+
+
+class TrainerConfig(_Section):
+    max_epochs: int = Field(20, ge=1)
+    early_stopping: EarlyStoppingConfig | None = Field(default_factory=EarlyStoppingConfig)
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    precision: str = "32-true"
+    deterministic: bool = True
+    progress_bar: bool = True
+    output_dir: str = "runs"
+
+
+class EvaluateConfig(_Section):
+    signal_efficiencies: list[float] = Field(default_factory=lambda: [0.3, 0.5])
+    plots: bool = True
+
+
+class ExperimentConfig(_Section):
+    name: str = "experiment"
+    seed: int = 42
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _section_fields(model: type[BaseModel], path: tuple[str | int, ...]) -> list[str]:
+    """The valid keys at ``path`` below ``model`` (for 'did you mean')."""
+    current: Any = model
+    for part in path:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = field.annotation
+        for arg in getattr(current, "__args__", ()):  # unwrap X | None
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                current = arg
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _explain(error: ValidationError, source: str) -> ConfigError:
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        valid = _section_fields(ExperimentConfig, loc[:-1])
+        hint = closest(str(loc[-1]), valid)
+        where = ".".join(str(p) for p in loc[:-1]) or "the top level"
+        return ConfigError(
+            f"{source}: unknown config key '{key}'.{hint} Valid keys in {where}: "
+            f"{', '.join(valid)}"
+        )
+    given = first.get("input")
+    got = "" if isinstance(given, dict) else f" (got {given!r})"
+    return ConfigError(f"{source}: config key '{key}': {first['msg']}{got}")
+
+
+def _check_registered_options(config: ExperimentConfig, source: str) -> None:
+    from hepdl.data import representations
+    from hepdl.models._registry import MODELS, _load_all
+
+    _load_all()
+    derived = {"in_features"}  # set from the data by the trainer
+    try:
+        MODELS.check_options(config.model.name, config.model.options(), where="model")
+        for key in derived & set(config.model.options()):
+            raise ConfigError(f"model.{key} is set from the data; remove it from the config")
+        representations.REPRESENTATIONS.check_options(
+            config.data.representation.name,
+            config.data.representation.options(),
+            where="data.representation",
+        )
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"trainer.max_epochs=5"`` -> (["trainer", "max_epochs"], 5); values are YAML."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. trainer.max_epochs=5")
+    key, value = text.split("=", 1)
+    path = [p for p in key.strip().split(".") if p]
+    if not path:
+        raise ConfigError(f"--set {text!r}: the key before '=' is empty")
+    return path, yaml.safe_load(value)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """A copy of ``raw`` with each ``KEY.PATH=VALUE`` set (missing sections are created)."""
+    result = copy.deepcopy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = result
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[path[-1]] = value
+    return result
+
+
+def config_from_dict(raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with sections data, model, task, ...")
+    try:
+        config = ExperimentConfig.model_validate(raw)
+    except ValidationError as err:
+        raise _explain(err, source) from None
+    _check_registered_options(config, source)
+    return config
+
+
+def load_config(path: str | Path, *, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read a YAML experiment file, apply ``--set`` overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    config = config_from_dict(apply_overrides(raw, overrides or []), source=str(path))
+    return resolve_paths(config, base=Path.cwd())
+
+
+def resolve_paths(config: ExperimentConfig, *, base: Path) -> ExperimentConfig:
+    """Make data file paths absolute, relative to ``base`` (where the command runs)."""
+
+    def absolute(p: str) -> str:
+        q = Path(p).expanduser()
+        return str(q if q.is_absolute() else (base / q).resolve())
+
+    data = config.data
+    data.files = [absolute(p) for p in data.files]
+    data.class_files = {c: [absolute(p) for p in ps] for c, ps in data.class_files.items()}
+    return config
+
+
+def save_config(config: ExperimentConfig, path: Path) -> None:
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

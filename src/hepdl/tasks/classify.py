@@ -1,0 +1,141 @@
+"""Classification: a model, its loss, accuracy per epoch and the optimiser settings.
+
+Losses (y the true class, p the predicted probability):
+    bce  binary cross-entropy   -[y ln p + (1 - y) ln(1 - p)], sigmoid output (1 unit)
+    cce  categorical CE         -ln p_y, softmax output (one unit per class)
+    mse  mean squared error     (p - y)^2 on the probabilities (one-hot y for softmax)
+The sigmoid/softmax is fused into the cross-entropies (``*_with_logits``) for stability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hepdl.errors import ConfigError
+
+LOSS_NEEDS_OUTPUT = {"bce": "sigmoid", "cce": "softmax"}
+
+
+class ClassificationTask(L.LightningModule):
+    """Trains ``model`` (features (B, F) -> logits (B, K)) on integer labels (B,)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        loss: str = "bce",
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        output = getattr(model, "output", "linear")
+        needed = LOSS_NEEDS_OUTPUT.get(loss)
+        if needed and output != needed:
+            raise ConfigError(
+                f"task.loss '{loss}' needs model.output '{needed}', but the model has '{output}'"
+            )
+        if nesterov and momentum == 0:
+            raise ConfigError("task.nesterov needs task.momentum > 0")
+        self.model = model
+        self.loss_name = loss
+        self.optimizer_name = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.history: dict[str, list[float]] = {}
+        # Per-step (loss, correct, batch size) of the running epoch, per stage.
+        self._epoch: dict[str, list[tuple[torch.Tensor, torch.Tensor, int]]] = {
+            "train": [],
+            "val": [],
+        }
+
+    # ------------------------------------------------------------------ the maths
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return self.model.probabilities(logits)
+
+    def signal_probability(self, logits: torch.Tensor, *, signal_class: int = 1) -> torch.Tensor:
+        """P(signal) per jet, (B,): the sigmoid unit, or the softmax entry of the signal."""
+        prob = self.probabilities(logits)
+        return prob[:, 0] if prob.shape[1] == 1 else prob[:, signal_class]
+
+    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "bce":
+            return F.binary_cross_entropy_with_logits(logits[:, 0], labels.to(logits.dtype))
+        if self.loss_name == "cce":
+            return F.cross_entropy(logits, labels)
+        prob = self.probabilities(logits)
+        target = (
+            labels.to(prob.dtype)[:, None]
+            if prob.shape[1] == 1
+            else F.one_hot(labels, prob.shape[1]).to(prob.dtype)
+        )
+        return F.mse_loss(prob, target)
+
+    def predicted_class(self, logits: torch.Tensor) -> torch.Tensor:
+        if logits.shape[1] == 1:
+            return (logits[:, 0] > 0).long()  # sigmoid(z) > 0.5  <=>  z > 0
+        return logits.argmax(dim=1)
+
+    # ------------------------------------------------------------------ Lightning hooks
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.model(features)
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        features, labels = batch  # (B, F), (B,)
+        logits = self.model(features)
+        loss = self.compute_loss(logits, labels)
+        # Kept as tensors, reduced once per epoch: no host sync and few ops per step.
+        with torch.no_grad():
+            correct = (self.predicted_class(logits) == labels).sum()
+        self._epoch[stage].append((loss.detach(), correct, labels.shape[0]))
+        return loss
+
+    def _close_epoch(self, stage: str) -> None:
+        steps = self._epoch[stage]
+        if not steps:
+            return
+        losses, correct, sizes = zip(*steps, strict=True)
+        n = torch.tensor(sizes, dtype=torch.float64, device=losses[0].device)
+        sums = torch.stack(
+            [(torch.stack(losses).double() * n).sum(), torch.stack(correct).double().sum(), n.sum()]
+        )
+        steps.clear()
+        sums = self.trainer.strategy.reduce(sums, reduce_op="sum")  # over DDP processes
+        loss, accuracy = (sums[0] / sums[2]).item(), (sums[1] / sums[2]).item()
+        self.log(f"{stage}_loss", loss, prog_bar=True)
+        self.log(f"{stage}_accuracy", accuracy, prog_bar=True)
+        self.history.setdefault(f"{stage}_loss", []).append(loss)
+        self.history.setdefault(f"{stage}_accuracy", []).append(accuracy)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def on_train_epoch_end(self) -> None:
+        self._close_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._close_epoch("val")
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        params = self.model.parameters()
+        if self.optimizer_name == "sgd":
+            return torch.optim.SGD(
+                params,
+                lr=self.lr,
+                momentum=self.momentum,
+                nesterov=self.nesterov,
+                weight_decay=self.weight_decay,
+            )
+        return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)

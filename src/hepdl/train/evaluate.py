@@ -1,0 +1,115 @@
+"""Judging a classifier: scores, metrics.json and the plots physicists expect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hepdl.errors import DataError
+from hepdl.train.artifacts import Preprocessing, load_trained, write_json
+
+
+@torch.no_grad()
+def predict_probabilities(model: Any, features: np.ndarray, *, batch_size: int = 8192) -> np.ndarray:
+    """Class probabilities (N, K) of features (N, F), in eval mode, batch by batch."""
+    model.eval()
+    x = torch.as_tensor(features, dtype=torch.float32)
+    chunks = [model.probabilities(model(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+    return torch.cat(chunks).double().numpy()
+
+
+def signal_scores(prob: np.ndarray, *, signal_class: int) -> np.ndarray:
+    """Discriminant (N,): P(signal). A single sigmoid unit gives P(class 1)."""
+    if prob.shape[1] == 1:
+        return prob[:, 0] if signal_class == 1 else 1.0 - prob[:, 0]
+    return prob[:, signal_class]
+
+
+def write_evaluation(
+    out_dir: Path,
+    *,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    signal_class: int,
+    class_names: list[str],
+    signal_efficiencies: list[float],
+    plots: bool,
+    train: tuple[np.ndarray, np.ndarray] | None = None,
+    history: dict[str, list[float]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Metrics of the test scores in ``metrics.json`` and, with ``plots``, roc.png,
+    scores.png (train overlaid on test: the overfitting check) and history.png."""
+    from hepdl.metrics import classification_summary, roc_curve
+
+    is_signal = (labels == signal_class).astype(np.int64)
+    metrics = classification_summary(is_signal, scores, signal_efficiencies=signal_efficiencies)
+    metrics = {**(extra or {}), "signal_class": class_names[signal_class], **metrics}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "metrics.json", metrics)
+    if plots:
+        from hepdl.plots import plot_roc, plot_score_distributions, plot_training_history
+
+        eps_b, eps_s, _ = roc_curve(is_signal, scores)
+        plot_roc({f"test (AUC = {metrics['auc']:.3f})": (eps_s, eps_b)}, path=out_dir / "roc.png")
+        background = [n for i, n in enumerate(class_names) if i != signal_class]
+        names = ("/".join(background), class_names[signal_class])
+        if train is not None:
+            train_labels, train_scores = train
+            plot_score_distributions(
+                train_scores=train_scores,
+                train_labels=(train_labels == signal_class).astype(np.int64),
+                test_scores=scores,
+                test_labels=is_signal,
+                path=out_dir / "scores.png",
+                class_names=names,
+            )
+        if history:
+            plot_training_history(history, path=out_dir / "history.png")
+    return metrics
+
+
+def check_compatible(prep: Preprocessing, *, representation: dict, feature_names: list[str],
+                     source: str) -> None:
+    if representation != prep.representation or feature_names != prep.feature_names:
+        raise DataError(
+            f"{source}: prepared as {representation} with features {feature_names}, but the "
+            f"model was trained on {prep.representation} with features {prep.feature_names}"
+        )
+
+
+def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None = None) -> dict:
+    """Evaluate a finished run on other files; writes into ``run_dir/evaluations/<name>``."""
+    from hepdl.data.scaling import Standardizer
+    from hepdl.train.inputs import load_sample
+
+    run_dir = Path(run_dir)
+    config, model, prep = load_trained(run_dir)
+    files = [str(Path(f).resolve()) for f in data_files]
+    data = config.data.model_copy(update={"classes": prep.class_names})
+    sample = load_sample(data, files=files, representation=prep.representation)
+    check_compatible(prep, representation=sample.representation,
+                     feature_names=sample.feature_names, source=sample.source)
+    if sample.class_names != prep.class_names:
+        raise DataError(
+            f"{sample.source}: classes {sample.class_names} differ from the trained "
+            f"classes {prep.class_names}"
+        )
+    features = sample.features
+    if prep.standardizer is not None:
+        features = Standardizer.from_dict(prep.standardizer).transform(features)
+    scores = signal_scores(predict_probabilities(model, features), signal_class=prep.signal_class)
+    out_dir = out_dir or run_dir / "evaluations" / Path(files[0]).stem
+    return write_evaluation(
+        out_dir,
+        labels=sample.labels,
+        scores=scores,
+        signal_class=prep.signal_class,
+        class_names=prep.class_names,
+        signal_efficiencies=config.evaluate.signal_efficiencies,
+        plots=config.evaluate.plots,
+        extra={"data": sample.source, "n_jets": int(len(scores))},
+    )

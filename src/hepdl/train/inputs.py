@@ -1,0 +1,134 @@
+"""From the ``data`` section of a config to labelled feature arrays.
+
+    files / class_files / generate  ->  table (awkward)  ->  labels
+                                    ->  representation   ->  features (N, F)
+
+Evaluation goes through the same function with the representation saved at training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepdl.config import DataConfig, GenerateSource
+from hepdl.errors import DataError
+
+
+@dataclass(frozen=True)
+class LabeledSample:
+    features: np.ndarray  # (N, F) float32
+    labels: np.ndarray  # (N,) int64
+    class_names: list[str]
+    feature_names: list[str]
+    representation: dict[str, Any]  # the representation's config, saved with the model
+    source: str
+
+
+def cache_dir() -> Path:
+    """Where generated samples are kept: $HEPDL_CACHE_DIR, else ~/.cache/hepdl."""
+    root = os.environ.get("HEPDL_CACHE_DIR") or Path.home() / ".cache" / "hepdl"
+    return Path(root)
+
+
+def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
+    """The Parquet file for these generator settings, generating it on first use.
+
+    The file name carries a hash of the settings, so a changed setting never reuses a
+    stale sample; the generator writes atomically, so an interrupted run leaves no file.
+    """
+    from hepdl.generate import GENERATORS
+
+    settings_class, generate = GENERATORS[source.process]
+    options = source.model_dump(exclude={"process"})
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
+    path = cache_dir() / "samples" / f"{source.process}-{source.jets_per_class}-{digest}.parquet"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        generate(settings_class(**options), path, progress=progress)
+    return path
+
+
+def _read_labeled(data: DataConfig, paths: list[str]) -> tuple[Any, np.ndarray, list[str], str]:
+    from hepdl.data.labels import labels_from_column
+    from hepdl.data.readers import read_table
+
+    tables, labels, class_names = [], [], data.classes
+    for path in paths:
+        table = read_table(path, tree=data.tree, key=data.key, fmt=data.format)
+        y, names = labels_from_column(
+            table, data.label_column, classes=class_names, source=path
+        )
+        class_names = names
+        tables.append(table)
+        labels.append(y)
+    import awkward as ak
+
+    table = tables[0] if len(tables) == 1 else ak.concatenate(tables)
+    return table, np.concatenate(labels), list(class_names or []), ", ".join(paths)
+
+
+def load_sample(
+    data: DataConfig,
+    *,
+    files: list[str] | None = None,
+    representation: dict[str, Any] | None = None,
+    progress: Any = None,
+) -> LabeledSample:
+    """Read (or generate), label and represent the jets of ``data``.
+
+    ``files`` replaces the config's source (evaluation on another file); ``representation``
+    replaces the config's representation by one saved with a trained model.
+    """
+    from hepdl.data import create_representation
+    from hepdl.data.labels import labels_from_files, require_classes
+
+    if files is not None:
+        table, labels, class_names, source = _read_labeled(data, files)
+    elif data.class_files:
+        table, labels, class_names = labels_from_files(
+            data.class_files, tree=data.tree, key=data.key, fmt=data.format
+        )
+        source = ", ".join(p for ps in data.class_files.values() for p in ps)
+    elif data.generate is not None:
+        path = str(generated_sample(data.generate, progress=progress))
+        table, labels, class_names, source = _read_labeled(data, [path])
+    else:
+        table, labels, class_names, source = _read_labeled(data, data.files)
+
+    if len(labels) == 0:
+        raise DataError(f"{source}: no rows to train or evaluate on")
+    require_classes(labels, class_names, source=source, minimum=2)
+
+    if representation is None:
+        rep = create_representation(data.representation.name, **data.representation.options())
+    else:
+        options = {k: v for k, v in representation.items() if k != "name"}
+        rep = create_representation(representation["name"], **options)
+    arrays = rep(table, source=source)
+    features = np.asarray(arrays["features"], dtype=np.float32)
+    return LabeledSample(
+        features=features,
+        labels=np.asarray(labels, dtype=np.int64),
+        class_names=list(class_names),
+        feature_names=list(rep.feature_names),
+        representation=rep.config(),
+        source=source,
+    )
+
+
+def signal_index(data: DataConfig, class_names: list[str]) -> int:
+    """Index of the signal class: ``data.signal_class``, else the last class."""
+    if data.signal_class is None:
+        return len(class_names) - 1
+    if data.signal_class not in class_names:
+        raise DataError(
+            f"data.signal_class '{data.signal_class}' is not one of the classes {class_names}"
+        )
+    return class_names.index(data.signal_class)

@@ -1,0 +1,123 @@
+"""One experiment, end to end: config -> data -> model -> Lightning fit -> run directory."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepdl.config import ExperimentConfig, save_config
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    history: dict[str, list[float]]
+
+
+def new_run_dir(config: ExperimentConfig) -> Path:
+    """``<output_dir>/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that exists already."""
+    root = Path(config.trainer.output_dir)
+    stem = f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir, i = root / stem, 1
+    while run_dir.exists():
+        run_dir, i = root / f"{stem}-{i}", i + 1
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def train_experiment(
+    config: ExperimentConfig, *, run_dir: Path | None = None, progress: Any = None
+) -> TrainResult:
+    """Train and evaluate ``config``; returns the run directory, test metrics and history."""
+    import lightning as L
+    import torch
+
+    from hepdl.data.scaling import Standardizer
+    from hepdl.data.splits import split_indices
+    from hepdl.models import create_model
+    from hepdl.tasks import ClassificationTask
+    from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
+    from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
+    from hepdl.train.inputs import load_sample, signal_index
+    from hepdl.train.loaders import tensor_loader
+    from hepdl.train.trainer import build_trainer
+
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    sample = load_sample(config.data, progress=progress)
+    signal = signal_index(config.data, sample.class_names)
+    split = config.data.split
+    train_idx, val_idx, test_idx = split_indices(
+        len(sample.labels),
+        fractions=(split.train, split.val, split.test),
+        seed=split.seed,
+        stratify=sample.labels,
+    )
+    features = sample.features
+    scaler = None
+    if config.data.standardize:  # fitted on the training split only
+        scaler = Standardizer().fit(features[train_idx], feature_names=sample.feature_names)
+        features = scaler.transform(features).astype(np.float32)
+
+    hyper = model_hyperparameters(
+        config, in_features=features.shape[1], n_classes=len(sample.class_names)
+    )
+    model = create_model(config.model.name, **hyper)
+    task = ClassificationTask(model, **config.task.model_dump(exclude={"kind"}))
+
+    run_dir = Path(run_dir) if run_dir else new_run_dir(config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, run_dir / "config.yaml")
+    batch = config.data.batch_size
+    train_loader = tensor_loader(
+        features[train_idx], sample.labels[train_idx], batch_size=batch, shuffle=True,
+        seed=config.seed,
+    )
+    val_loader = tensor_loader(
+        features[val_idx], sample.labels[val_idx], batch_size=batch, shuffle=False
+    )
+    trainer, best = build_trainer(config.trainer, run_dir)
+    trainer.fit(task, train_loader, val_loader)
+
+    if best.best_model_path:  # the best epoch's weights, not the last epoch's
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+        task.load_state_dict(state["state_dict"])
+    preprocessing = Preprocessing(
+        representation=sample.representation,
+        feature_names=sample.feature_names,
+        class_names=sample.class_names,
+        signal_class=signal,
+        standardizer=scaler.to_dict() if scaler else None,
+    )
+    save_trained(run_dir, model, preprocessing)
+    history = task.history
+    (run_dir / "history.json").write_text(json.dumps(history, indent=2))
+
+    def scores(idx: np.ndarray) -> np.ndarray:
+        return signal_scores(predict_probabilities(model, features[idx]), signal_class=signal)
+
+    metrics = write_evaluation(
+        run_dir,
+        labels=sample.labels[test_idx],
+        scores=scores(test_idx),
+        signal_class=signal,
+        class_names=sample.class_names,
+        signal_efficiencies=config.evaluate.signal_efficiencies,
+        plots=config.evaluate.plots,
+        train=(sample.labels[train_idx], scores(train_idx)),
+        history=history,
+        extra={
+            "data": sample.source,
+            "n_train": int(len(train_idx)),
+            "n_val": int(len(val_idx)),
+            "n_test": int(len(test_idx)),
+            "epochs": int(trainer.current_epoch),
+            "best_epoch_score": float(best.best_model_score) if best.best_model_score is not None else None,
+        },
+    )
+    return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
