@@ -74,8 +74,11 @@ def _print_metrics(metrics: dict, run_dir: Path) -> None:
     for key, value in metrics.items():
         if key.startswith("rejection_at_eps_s_"):
             eps = key.removeprefix("rejection_at_eps_s_")
-            table.add_row(f"1/eps_B at eps_S = {eps}", f"{value:.1f}")
-    table.add_row("max eps_S/sqrt(eps_B)", f"{metrics['max_sic']:.2f}")
+            # None: no background jet passes, the rejection exceeds the background count.
+            shown = f"{value:.1f}" if value is not None else f"> {metrics['n_background']}"
+            table.add_row(f"1/eps_B at eps_S = {eps}", shown)
+    sic = metrics.get("max_sic")
+    table.add_row("max eps_S/sqrt(eps_B)", f"{sic:.2f}" if sic is not None else "n/a")
     console = Console()
     console.print(table)
     console.print(f"run directory: {run_dir}")

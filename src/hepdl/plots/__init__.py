@@ -1,0 +1,23 @@
+"""Figures of the field, drawn with matplotlib in the mplhep HEP style.
+
+Importing this package changes no global matplotlib state: the style is applied inside
+each function (see :func:`hep_style`), figures are drawn on an Agg canvas without pyplot,
+and each function writes its file atomically and returns the path.
+"""
+
+from __future__ import annotations
+
+from hepdl.plots._style import hep_style, save_figure
+from hepdl.plots.classification import (
+    plot_roc,
+    plot_score_distributions,
+    plot_training_history,
+)
+
+__all__ = [
+    "hep_style",
+    "plot_roc",
+    "plot_score_distributions",
+    "plot_training_history",
+    "save_figure",
+]
