@@ -153,6 +153,7 @@ def generate(
     pt_max: Annotated[float, typer.Option(help="Jet pT upper edge [GeV].")] = 650.0,
     eta_max: Annotated[float, typer.Option(help="Jet |eta| cut.")] = 2.0,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    jobs: Annotated[int, typer.Option(help="Processes: 2 generates both classes at once.")] = 1,
 ) -> None:
     """Generate labelled jets with Pythia 8 + FastJet into a Parquet file."""
     from hepdl._registry import closest
@@ -170,7 +171,7 @@ def generate(
         )
         progress, update = _generation_progress()
         with progress:
-            path = run(settings, out, overwrite=overwrite, progress=update)
+            path = run(settings, out, overwrite=overwrite, progress=update, jobs=jobs)
     except HepdlError as err:
         _fail(err)
     typer.echo(f"wrote {path}")

@@ -51,7 +51,9 @@ def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
     path = cache_dir() / "samples" / f"{source.process}-{source.jets_per_class}-{digest}.parquet"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        generate(settings_class(**options), path, progress=progress)
+        # Both classes at once where two cores exist: the file does not depend on it.
+        jobs = min(2, os.cpu_count() or 1)
+        generate(settings_class(**options), path, progress=progress, jobs=jobs)
     return path
 
 
