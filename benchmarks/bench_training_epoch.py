@@ -41,7 +41,9 @@ class EpochTimer(L.Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
-def plain_pytorch(model, x, y, *, epochs: int, batch_size: int, lr: float, seed: int) -> list[float]:
+def plain_pytorch(
+    model, x, y, *, epochs: int, batch_size: int, lr: float, seed: int
+) -> list[float]:
     """The loop a physicist would write by hand."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
@@ -64,8 +66,9 @@ def hepdl_epochs(model, x, y, *, epochs: int, batch_size: int, lr: float, seed: 
     task = ClassificationTask(model, loss="bce", optimizer="adam", lr=lr)
     timer = EpochTimer()
     with tempfile.TemporaryDirectory() as tmp:
-        config = TrainerConfig(max_epochs=epochs, progress_bar=False, early_stopping=None,
-                               deterministic=False)
+        config = TrainerConfig(
+            max_epochs=epochs, progress_bar=False, early_stopping=None, deterministic=False
+        )
         trainer, _ = build_trainer(config, Path(tmp))
         trainer.callbacks.append(timer)
         trainer.limit_val_batches = 0
@@ -97,8 +100,10 @@ def main() -> None:
 
     plain, ours = statistics.median(plain_times), statistics.median(hepdl_times)
     steps = -(-int(args.rows) // args.batch_size)
-    print(f"MLP 3x128, {args.rows} rows x {args.features} features, batch {args.batch_size}, "
-          f"{steps} steps/epoch, torch threads {torch.get_num_threads()}")
+    print(
+        f"MLP 3x128, {args.rows} rows x {args.features} features, batch {args.batch_size}, "
+        f"{steps} steps/epoch, torch threads {torch.get_num_threads()}"
+    )
     print(f"plain PyTorch epoch: {plain * 1e3:8.1f} ms (median of {len(plain_times)})")
     print(f"hepdl epoch:         {ours * 1e3:8.1f} ms (median of {len(hepdl_times)})")
     print(f"ratio hepdl / plain: {ours / plain:.3f}  (goal <= 1.10)")

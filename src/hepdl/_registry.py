@@ -6,20 +6,14 @@ calling the factory, so a typo in a config gives one message with the closest va
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
+from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError
 
 T = TypeVar("T")
-
-
-def closest(word: str, choices: Iterable[str]) -> str:
-    """Return ``" Did you mean 'x'?"`` for the nearest choice, or an empty string."""
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" Did you mean '{match[0]}'?" if match else ""
 
 
 class Registry(Generic[T]):
@@ -31,8 +25,11 @@ class Registry(Generic[T]):
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
-            if name in self._factories:
-                raise ValueError(f"{self.kind} '{name}' is registered twice")
+            existing = self._factories.get(name)
+            if existing is not None and _qualified(existing) != _qualified(factory):
+                raise ValueError(
+                    f"{self.kind} '{name}' is already registered by {_qualified(existing)}"
+                )
             self._factories[name] = factory
             return factory
 
@@ -44,8 +41,8 @@ class Registry(Generic[T]):
     def factory(self, name: str) -> Callable[..., T]:
         if name not in self._factories:
             raise ConfigError(
-                f"unknown {self.kind} '{name}'; known: {', '.join(self.names())}."
-                + closest(name, self._factories)
+                f"unknown {self.kind} '{name}'{did_you_mean(name, self._factories)}; "
+                f"valid {self.kind}s: {', '.join(self.names())}"
             )
         return self._factories[name]
 
@@ -58,16 +55,37 @@ class Registry(Generic[T]):
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
         }
 
-    def check_options(self, name: str, options: Iterable[str], *, where: str) -> None:
-        """Raise ConfigError for an option the factory does not take; ``where`` prefixes keys."""
+    def check_options(
+        self, name: str, options: Iterable[str], *, where: str, derived: Iterable[str] = ()
+    ) -> None:
+        """ConfigError for an option the factory does not take, or a required one missing.
+
+        ``where`` prefixes key paths in messages; ``derived`` options are filled in by
+        hepdl (e.g. a model's input width) and not required from the user.
+        """
         valid = self.options(name)
+        options = list(options)
         for key in options:
             if key not in valid:
                 raise ConfigError(
-                    f"{where}.{key}: {self.kind} '{name}' has no option '{key}'; "
-                    f"valid: {', '.join(sorted(valid))}." + closest(key, valid)
+                    f"{where}.{key}: {self.kind} '{name}' has no option "
+                    f"'{key}'{did_you_mean(key, valid)}; valid options: {', '.join(valid)}"
                 )
+        absent = [
+            key
+            for key, p in valid.items()
+            if p.default is p.empty and key not in options and key not in derived
+        ]
+        if absent:
+            raise ConfigError(
+                f"{where}: {self.kind} '{name}' needs option(s) {', '.join(absent)}; "
+                f"valid options: {', '.join(valid)}"
+            )
 
     def create(self, name: str, **options: Any) -> T:
         self.check_options(name, options, where=self.kind)
         return self.factory(name)(**options)
+
+
+def _qualified(obj: Any) -> str:
+    return f"{obj.__module__}.{obj.__qualname__}"

@@ -65,8 +65,10 @@ def _print_metrics(metrics: dict, run_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"test set ({metrics.get('n_signal', '?')} signal, "
-                  f"{metrics.get('n_background', '?')} background jets)")
+    table = Table(
+        title=f"test set ({metrics.get('n_signal', '?')} signal, "
+        f"{metrics.get('n_background', '?')} background jets)"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("ROC AUC", f"{metrics['auc']:.4f}")
@@ -95,11 +97,13 @@ def _train_and_report(config) -> None:
 
 @app.command()
 def demo(
-    data: Annotated[str | None, typer.Option(help="Labelled jet file to use instead of generating.")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="Labelled jet file to use instead of generating.")
+    ] = None,
     jets: Annotated[int | None, typer.Option(help="Jets per class to generate.")] = None,
     out: Annotated[str | None, typer.Option(help="Folder for the run directory.")] = None,
 ) -> None:
-    """Generate top and QCD jets (cached), train the DNN on substructure, report AUC and rejection."""
+    """Generate top and QCD jets (cached), train a DNN on substructure, report AUC, rejection."""
     from hepdl.demo import demo_config
 
     start = time.perf_counter()
@@ -156,14 +160,14 @@ def generate(
     jobs: Annotated[int, typer.Option(help="Processes: 2 generates both classes at once.")] = 1,
 ) -> None:
     """Generate labelled jets with Pythia 8 + FastJet into a Parquet file."""
-    from hepdl._registry import closest
+    from hepdl._text import did_you_mean
     from hepdl.generate import GENERATORS
 
     try:
         if process not in GENERATORS:
             raise HepdlError(
-                f"unknown process '{process}'; known: {', '.join(GENERATORS)}."
-                + closest(process, GENERATORS)
+                f"unknown process '{process}'{did_you_mean(process, GENERATORS)}; "
+                f"known processes: {', '.join(GENERATORS)}"
             )
         settings_class, run = GENERATORS[process]
         settings = settings_class(

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hepdl._registry import closest
+from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError
 
 
@@ -169,11 +169,10 @@ def _explain(error: ValidationError, source: str) -> ConfigError:
     key = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
         valid = _section_fields(ExperimentConfig, loc[:-1])
-        hint = closest(str(loc[-1]), valid)
+        hint = did_you_mean(str(loc[-1]), valid)
         where = ".".join(str(p) for p in loc[:-1]) or "the top level"
         return ConfigError(
-            f"{source}: unknown config key '{key}'.{hint} Valid keys in {where}: "
-            f"{', '.join(valid)}"
+            f"{source}: unknown config key '{key}'{hint}; valid keys in {where}: {', '.join(valid)}"
         )
     given = first.get("input")
     got = "" if isinstance(given, dict) else f" (got {given!r})"
@@ -187,7 +186,9 @@ def _check_registered_options(config: ExperimentConfig, source: str) -> None:
     _load_all()
     derived = {"in_features"}  # set from the data by the trainer
     try:
-        MODELS.check_options(config.model.name, config.model.options(), where="model")
+        MODELS.check_options(
+            config.model.name, config.model.options(), where="model", derived=derived
+        )
         for key in derived & set(config.model.options()):
             raise ConfigError(f"model.{key} is set from the data; remove it from the config")
         representations.REPRESENTATIONS.check_options(

@@ -34,7 +34,9 @@ def demo_config(
     *, data: str | None = None, jets_per_class: int | None = None, output_dir: str | None = None
 ) -> ExperimentConfig:
     """The embedded demo config; ``data`` swaps generation for the user's labelled file."""
-    raw: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEMO_CONFIG.items()}
+    raw: dict[str, Any] = {
+        k: (dict(v) if isinstance(v, dict) else v) for k, v in DEMO_CONFIG.items()
+    }
     raw["data"] = dict(raw["data"])
     if data is not None:
         raw["data"].pop("generate")

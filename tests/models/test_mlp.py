@@ -39,13 +39,25 @@ def test_every_activation_trains(name):
 
 def test_activation_per_layer_and_layer_order():
     net = create_model(
-        "mlp", in_features=3, hidden=[4, 5], activation=["tanh", "leaky_relu"],
-        batch_norm=True, dropout=0.2, leaky_relu_slope=0.1,
+        "mlp",
+        in_features=3,
+        hidden=[4, 5],
+        activation=["tanh", "leaky_relu"],
+        batch_norm=True,
+        dropout=0.2,
+        leaky_relu_slope=0.1,
     )
     kinds = [type(m).__name__ for m in net.layers]
     assert kinds == [
-        "Linear", "BatchNorm1d", "Tanh", "Dropout",
-        "Linear", "BatchNorm1d", "LeakyReLU", "Dropout", "Linear",
+        "Linear",
+        "BatchNorm1d",
+        "Tanh",
+        "Dropout",
+        "Linear",
+        "BatchNorm1d",
+        "LeakyReLU",
+        "Dropout",
+        "Linear",
     ]
     assert net.layers[6].negative_slope == 0.1
 
@@ -79,7 +91,7 @@ def test_initialisations():
         ({"output": "softmax"}, "softmax needs out_features >= 2"),
         ({"dropout": 1.5}, "model.dropout"),
         ({"init": "orthogonal"}, "model.init"),
-        ({"hiden": [3]}, "Did you mean 'hidden'?"),
+        ({"hiden": [3]}, "did you mean 'hidden'?"),
     ],
 )
 def test_bad_options(options, message):

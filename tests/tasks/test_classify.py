@@ -42,9 +42,7 @@ def test_mse_on_probabilities():
     torch.testing.assert_close(task.compute_loss(logits, y), ((p - target) ** 2).mean())
     sig = task_for("mse", "sigmoid", 1)
     z = torch.tensor([[0.5], [-0.5]])
-    torch.testing.assert_close(
-        sig.compute_loss(z, y), ((torch.sigmoid(z[:, 0]) - 1.0) ** 2).mean()
-    )
+    torch.testing.assert_close(sig.compute_loss(z, y), ((torch.sigmoid(z[:, 0]) - 1.0) ** 2).mean())
 
 
 def test_predicted_class_and_signal_probability():
@@ -56,9 +54,9 @@ def test_predicted_class_and_signal_probability():
 
 def test_loss_output_mismatch_is_config_error():
     net = create_model("mlp", in_features=3, output="softmax", out_features=2)
-    with pytest.raises(ConfigError, match="needs model.output 'sigmoid'"):
+    with pytest.raises(ConfigError, match=r"needs model\.output 'sigmoid'"):
         ClassificationTask(net, loss="bce")
-    with pytest.raises(ConfigError, match="nesterov needs task.momentum"):
+    with pytest.raises(ConfigError, match=r"nesterov needs task\.momentum"):
         ClassificationTask(create_model("mlp", in_features=3), nesterov=True)
 
 

@@ -21,7 +21,7 @@ def test_batches_cover_every_row_once_per_epoch():
 
 
 def test_same_seed_same_order_and_sequential_without_shuffle():
-    x, y = np.random.rand(40, 3).astype(np.float32), np.zeros(40, np.int64)
+    x, y = np.random.default_rng(0).random((40, 3), dtype=np.float32), np.zeros(40, np.int64)
     a = [xb for xb, _ in tensor_loader(x, y, batch_size=8, shuffle=True, seed=1)]
     b = [xb for xb, _ in tensor_loader(x, y, batch_size=8, shuffle=True, seed=1)]
     assert all(torch.equal(p, q) for p, q in zip(a, b, strict=True))

@@ -292,9 +292,10 @@ def _generate_classes_in_parallel(
     from concurrent.futures import ProcessPoolExecutor, wait
 
     context = multiprocessing.get_context("spawn")  # no state shared with the parent
-    with context.Manager() as manager, ProcessPoolExecutor(
-        max_workers=len(CLASS_NAMES), mp_context=context
-    ) as pool:
+    with (
+        context.Manager() as manager,
+        ProcessPoolExecutor(max_workers=len(CLASS_NAMES), mp_context=context) as pool,
+    ):
         reports = manager.Queue()
         futures = [
             pool.submit(_generate_class, settings, name, seeds[name], _QueueProgress(reports))
@@ -360,9 +361,7 @@ def generate_top_vs_qcd(
     out = _parquet.check_output(Path(out), overwrite=overwrite)
     seeds = class_seeds(settings.seed)
     if jobs == 1:
-        results = [
-            _generate_class(settings, name, seeds[name], progress) for name in CLASS_NAMES
-        ]
+        results = [_generate_class(settings, name, seeds[name], progress) for name in CLASS_NAMES]
     else:
         results = _generate_classes_in_parallel(settings, seeds, progress)
     tables = []

@@ -63,7 +63,8 @@ def _per_layer(activation: str | Sequence[str], n_layers: int) -> list[str]:
     for name in names:
         if name not in ACTIVATIONS:
             raise ConfigError(
-                f"model.activation: unknown activation '{name}'; choose from {', '.join(ACTIVATIONS)}"
+                f"model.activation: unknown activation '{name}'; "
+                f"choose from {', '.join(ACTIVATIONS)}"
             )
     return names
 

@@ -1,12 +1,12 @@
 """What a finished run leaves behind, and loading it back.
 
-    run_dir/
-      config.yaml          the resolved experiment config
-      preprocessing.json   representation config, feature and class names, standardisation
-      model.safetensors    the best weights (safetensors: loading runs no code)
-      checkpoints/         Lightning checkpoints (best.ckpt, last.ckpt)
-      logs/, tensorboard/  per-epoch metrics
-      history.json, metrics.json, *.png
+run_dir/
+  config.yaml          the resolved experiment config
+  preprocessing.json   representation config, feature and class names, standardisation
+  model.safetensors    the best weights (safetensors: loading runs no code)
+  checkpoints/         Lightning checkpoints (best.ckpt, last.ckpt)
+  logs/, tensorboard/  per-epoch metrics
+  history.json, metrics.json, *.png
 """
 
 from __future__ import annotations

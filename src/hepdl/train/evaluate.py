@@ -13,11 +13,15 @@ from hepdl.train.artifacts import Preprocessing, load_trained, write_json
 
 
 @torch.no_grad()
-def predict_probabilities(model: Any, features: np.ndarray, *, batch_size: int = 8192) -> np.ndarray:
+def predict_probabilities(
+    model: Any, features: np.ndarray, *, batch_size: int = 8192
+) -> np.ndarray:
     """Class probabilities (N, K) of features (N, F), in eval mode, batch by batch."""
     model.eval()
     x = torch.as_tensor(features, dtype=torch.float32)
-    chunks = [model.probabilities(model(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+    chunks = [
+        model.probabilities(model(x[i : i + batch_size])) for i in range(0, len(x), batch_size)
+    ]
     return torch.cat(chunks).double().numpy()
 
 
@@ -72,8 +76,9 @@ def write_evaluation(
     return metrics
 
 
-def check_compatible(prep: Preprocessing, *, representation: dict, feature_names: list[str],
-                     source: str) -> None:
+def check_compatible(
+    prep: Preprocessing, *, representation: dict, feature_names: list[str], source: str
+) -> None:
     if representation != prep.representation or feature_names != prep.feature_names:
         raise DataError(
             f"{source}: prepared as {representation} with features {feature_names}, but the "
@@ -91,8 +96,12 @@ def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None =
     files = [str(Path(f).resolve()) for f in data_files]
     data = config.data.model_copy(update={"classes": prep.class_names})
     sample = load_sample(data, files=files, representation=prep.representation)
-    check_compatible(prep, representation=sample.representation,
-                     feature_names=sample.feature_names, source=sample.source)
+    check_compatible(
+        prep,
+        representation=sample.representation,
+        feature_names=sample.feature_names,
+        source=sample.source,
+    )
     if sample.class_names != prep.class_names:
         raise DataError(
             f"{sample.source}: classes {sample.class_names} differ from the trained "
@@ -111,5 +120,5 @@ def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None =
         class_names=prep.class_names,
         signal_efficiencies=config.evaluate.signal_efficiencies,
         plots=config.evaluate.plots,
-        extra={"data": sample.source, "n_jets": int(len(scores))},
+        extra={"data": sample.source, "n_jets": len(scores)},
     )

@@ -64,9 +64,7 @@ def _read_labeled(data: DataConfig, paths: list[str]) -> tuple[Any, np.ndarray, 
     tables, labels, class_names = [], [], data.classes
     for path in paths:
         table = read_table(path, tree=data.tree, key=data.key, fmt=data.format)
-        y, names = labels_from_column(
-            table, data.label_column, classes=class_names, source=path
-        )
+        y, names = labels_from_column(table, data.label_column, classes=class_names, source=path)
         class_names = names
         tables.append(table)
         labels.append(y)

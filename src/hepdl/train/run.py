@@ -75,7 +75,10 @@ def train_experiment(
     save_config(config, run_dir / "config.yaml")
     batch = config.data.batch_size
     train_loader = tensor_loader(
-        features[train_idx], sample.labels[train_idx], batch_size=batch, shuffle=True,
+        features[train_idx],
+        sample.labels[train_idx],
+        batch_size=batch,
+        shuffle=True,
         seed=config.seed,
     )
     val_loader = tensor_loader(
@@ -113,11 +116,13 @@ def train_experiment(
         history=history,
         extra={
             "data": sample.source,
-            "n_train": int(len(train_idx)),
-            "n_val": int(len(val_idx)),
-            "n_test": int(len(test_idx)),
+            "n_train": len(train_idx),
+            "n_val": len(val_idx),
+            "n_test": len(test_idx),
             "epochs": int(trainer.current_epoch),
-            "best_epoch_score": float(best.best_model_score) if best.best_model_score is not None else None,
+            "best_epoch_score": float(best.best_model_score)
+            if best.best_model_score is not None
+            else None,
         },
     )
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)

@@ -1,0 +1,67 @@
+"""The representation registry: name -> factory, with checked options.
+
+A representation turns a table (``ak.Array`` of records, one row per jet or event)
+into named NumPy arrays, e.g. ``{"features": (N, F) float32}``. It is an object with
+
+- ``name``: its registered name;
+- ``feature_names``: the names of the last axis of its ``features`` array;
+- ``config() -> dict``: JSON-safe, ``{"name": ..., **options}``; stored with a trained
+  model so evaluation can refuse input prepared differently
+  (``representation_from_config`` rebuilds the same representation);
+- ``__call__(table, *, source) -> dict[str, np.ndarray]``; ``source`` (usually the file
+  name) is named in every error.
+
+Register a new one with ``@register_representation("name")`` on a class (or factory)
+whose keyword arguments are its options. Mistakes in names or options raise
+``ConfigError``; mistakes in the data raise ``DataError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import awkward as ak
+import numpy as np
+
+from hepdl._registry import Registry
+from hepdl.errors import ConfigError
+
+
+@runtime_checkable
+class Representation(Protocol):
+    """What ``create_representation`` returns."""
+
+    name: str
+
+    @property
+    def feature_names(self) -> list[str]: ...
+
+    def config(self) -> dict[str, Any]: ...
+
+    def __call__(self, table: ak.Array, *, source: str) -> dict[str, np.ndarray]: ...
+
+
+REPRESENTATIONS: Registry[Any] = Registry("representation")
+register_representation = REPRESENTATIONS.register
+
+
+def list_representations() -> list[str]:
+    """The registered representation names, sorted."""
+    return REPRESENTATIONS.names()
+
+
+def create_representation(name: str, **options: Any) -> Any:
+    """Build the representation registered as ``name`` with keyword ``options``."""
+    return REPRESENTATIONS.create(name, **options)
+
+
+def representation_from_config(config: Mapping[str, Any]) -> Any:
+    """Rebuild a representation from its ``config()`` (``{"name": ..., **options}``)."""
+    if "name" not in config:
+        raise ConfigError(
+            f"representation config {dict(config)} has no 'name'; expected one of "
+            f"{', '.join(list_representations())}"
+        )
+    options = {k: v for k, v in config.items() if k != "name"}
+    return create_representation(str(config["name"]), **options)

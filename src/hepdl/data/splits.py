@@ -1,0 +1,85 @@
+"""Train/validation/test splits of row indices, deterministic by seed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hepdl.errors import ConfigError, DataError
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
+    """(train, val, test) fractions: three finite numbers >= 0 summing to 1, train > 0."""
+    values = tuple(float(f) for f in fractions)
+    if len(values) != 3:
+        raise ConfigError(
+            f"split fractions {list(fractions)}: expected three numbers (train, val, test)"
+        )
+    if not all(np.isfinite(values)) or min(values) < 0 or values[0] <= 0:
+        raise ConfigError(f"split fractions {list(values)}: expected train > 0 and val, test >= 0")
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise ConfigError(
+            f"split fractions {list(values)} sum to {sum(values):g}; expected them to sum to 1"
+        )
+    return values[0], values[1], values[2]
+
+
+def _counts(rows: int, fractions: tuple[float, float, float], *, what: str) -> list[int]:
+    """Rows per split: val and test rounded (at least 1 when their fraction is > 0)."""
+    val, test = (max(int(np.floor(rows * f + 0.5)), 1 if f > 0 else 0) for f in fractions[1:])
+    train = rows - val - test
+    if train < 1:
+        needed = 1 + sum(f > 0 for f in fractions[1:])
+        raise DataError(
+            f"too few rows to split: {what} cannot fill the "
+            f"{'/'.join(n for n, f in zip(SPLIT_NAMES, fractions, strict=True) if f > 0)} "
+            f"splits with fractions {list(fractions)}; expected at least {needed} rows"
+        )
+    return [train, val, test]
+
+
+def split_indices(
+    n: int,
+    *,
+    fractions: Sequence[float] = (0.6, 0.2, 0.2),
+    seed: int,
+    stratify: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Disjoint (train, val, test) row indices covering ``range(n)``, each sorted, int64.
+
+    The same ``n``, ``fractions``, ``seed`` and ``stratify`` give the same split (NumPy
+    ``default_rng(seed)``). With ``stratify`` (labels (n,)) every class is split on its
+    own, so each split keeps the class fractions; every class then needs a row in each
+    split with a non-zero fraction. Val and test get ``round(n * fraction)`` rows (at
+    least one when their fraction is > 0); train gets the rest.
+    """
+    values = check_fractions(fractions)
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise DataError(f"cannot split {n!r} rows; expected a positive number of rows")
+    rng = np.random.default_rng(seed)
+    if stratify is None:
+        order = rng.permutation(n)  # (n,)
+        parts = np.split(order, np.cumsum(_counts(n, values, what=f"{n} rows"))[:2])
+        return _finish(parts)
+    labels = np.asarray(stratify)
+    if labels.shape != (n,):
+        raise DataError(
+            f"stratify labels have shape {labels.shape}; expected ({n},), one label per row"
+        )
+    classes, inverse = np.unique(labels, return_inverse=True)
+    pieces: list[list[np.ndarray]] = [[], [], []]
+    for c, value in enumerate(classes.tolist()):
+        members = rng.permutation(np.flatnonzero(inverse == c))
+        what = f"class {value!r} with {len(members)} rows"
+        chunks = np.split(members, np.cumsum(_counts(len(members), values, what=what))[:2])
+        for piece, chunk in zip(pieces, chunks, strict=True):
+            piece.append(chunk)
+    return _finish([np.concatenate(p) for p in pieces])
+
+
+def _finish(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    train, val, test = (np.sort(p).astype(np.int64) for p in parts)
+    return train, val, test
