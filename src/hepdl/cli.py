@@ -87,11 +87,22 @@ def _print_metrics(metrics: dict, run_dir: Path) -> None:
 
 
 def _train_and_report(config) -> None:
+    import logging
+
+    from hepdl.train.inputs import generated_sample
     from hepdl.train.run import train_experiment
 
-    progress, update = _generation_progress()
-    with progress:
-        result = train_experiment(config, progress=update)
+    if config.data.generate is not None:  # first run: generate (with a progress bar), cache
+        progress, update = _generation_progress()
+        with progress:
+            generated_sample(config.data.generate, progress=update)
+    import warnings
+
+    import lightning  # noqa: F401  (configures its loggers on import; quieten them after)
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banner lines
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")  # Lightning's own
+    result = train_experiment(config)
     _print_metrics(result.metrics, result.run_dir)
 
 

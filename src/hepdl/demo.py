@@ -10,7 +10,7 @@ from typing import Any
 
 from hepdl.config import ExperimentConfig, config_from_dict
 
-DEMO_JETS_PER_CLASS = 3000
+DEMO_JETS_PER_CLASS = 2000
 
 DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",

@@ -50,5 +50,6 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
         callbacks=callbacks,
         default_root_dir=run_dir,
         num_sanity_val_steps=0,
+        log_every_n_steps=1,  # metrics are logged once per epoch; this only silences a warning
     )
     return trainer, best
