@@ -187,3 +187,42 @@ def test_unknown_process_suggests():
     result = runner.invoke(app, ["generate", "top-vs-qdc", "--jets", "5", "--out", "x.parquet"])
     assert result.exit_code == 2
     assert "did you mean 'top-vs-qcd'?" in result.output
+
+
+def test_generate_command_writes_and_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "jets.parquet"
+    args = ["generate", "top-vs-qcd", "--jets", "5", "--out", str(out), "--seed", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.num_rows == 10
+    assert table.column("label").to_pylist().count(1) == 5
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "jets.parquet" in again.output
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+
+
+def test_multiclass_softmax_on_a_real_root_file(tmp_path):
+    """CMS dimuons (uproot-Zmumu.root): 3-class softmax on the muon-type label GG/GT/TT."""
+    root_file = Path(__file__).resolve().parents[2] / "shared/data/uproot-Zmumu.root"
+    config = experiment(
+        tmp_path,
+        str(root_file),
+        data={
+            "label_column": "Type",
+            "classes": ["GG", "GT", "TT"],
+            "signal_class": "GG",
+            "representation": {"name": "columns", "columns": ["eta1", "eta2", "pt1", "pt2"]},
+        },
+        task={"loss": "cce"},
+    )
+    result = runner.invoke(app, ["train", str(config)])
+    assert result.exit_code == 0, result.output
+    run = only_run(tmp_path)
+    prep = json.loads((run / "preprocessing.json").read_text())
+    assert prep["class_names"] == ["GG", "GT", "TT"] and prep["signal_class"] == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["signal_class"] == "GG"
+    assert metrics["n_signal"] + metrics["n_background"] == metrics["n_test"]
+    weights = load_file(str(run / "model.safetensors"))
+    assert weights["layers.4.weight"].shape == (3, 16)  # one softmax unit per class

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from hepdl.errors import DataError
-from hepdl.train.artifacts import Preprocessing, load_trained, write_json
+from hepdl.train.artifacts import load_trained, write_json
 
 
 @torch.no_grad()
@@ -74,16 +74,6 @@ def write_evaluation(
         if history:
             plot_training_history(history, path=out_dir / "history.png")
     return metrics
-
-
-def check_compatible(
-    prep: Preprocessing, *, representation: dict, feature_names: list[str], source: str
-) -> None:
-    if representation != prep.representation or feature_names != prep.feature_names:
-        raise DataError(
-            f"{source}: prepared as {representation} with features {feature_names}, but the "
-            f"model was trained on {prep.representation} with features {prep.feature_names}"
-        )
 
 
 def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None = None) -> dict:
