@@ -85,13 +85,8 @@ def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None =
     config, model, prep = load_trained(run_dir)
     files = [str(Path(f).resolve()) for f in data_files]
     data = config.data.model_copy(update={"classes": prep.class_names})
+    # The representation saved at training, never the config's: same inputs, same meaning.
     sample = load_sample(data, files=files, representation=prep.representation)
-    check_compatible(
-        prep,
-        representation=sample.representation,
-        feature_names=sample.feature_names,
-        source=sample.source,
-    )
     if sample.class_names != prep.class_names:
         raise DataError(
             f"{sample.source}: classes {sample.class_names} differ from the trained "
