@@ -226,3 +226,16 @@ def test_multiclass_softmax_on_a_real_root_file(tmp_path):
     assert metrics["n_signal"] + metrics["n_background"] == metrics["n_test"]
     weights = load_file(str(run / "model.safetensors"))
     assert weights["layers.4.weight"].shape == (3, 16)  # one softmax unit per class
+
+
+def test_nan_feature_is_one_error_naming_file_and_column(tmp_path, feature_file):
+    table = pq.read_table(feature_file).to_pandas()
+    table.loc[17, "f2"] = np.nan
+    table.loc[30, "f2"] = np.inf
+    bad = tmp_path / "nan.parquet"
+    table.to_parquet(bad)
+    result = runner.invoke(app, ["train", str(experiment(tmp_path, str(bad)))])
+    assert result.exit_code == 2
+    assert "nan.parquet" in result.output and "'f2'" in result.output
+    assert "17" in result.output  # the first bad row
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
