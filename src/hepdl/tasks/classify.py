@@ -52,8 +52,8 @@ class ClassificationTask(L.LightningModule):
         self.nesterov = nesterov
         self.weight_decay = weight_decay
         self.history: dict[str, list[float]] = {}
-        # Per-step (loss, correct, batch size) of the running epoch, per stage.
-        self._epoch: dict[str, list[tuple[torch.Tensor, torch.Tensor, int]]] = {
+        # Per-step (loss, logits, labels) of the running epoch, per stage.
+        self._epoch: dict[str, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {
             "train": [],
             "val": [],
         }
@@ -91,22 +91,23 @@ class ClassificationTask(L.LightningModule):
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         features, labels = batch  # (B, F), (B,)
-        logits = self.model(features)
+        logits = self.model(features)  # (B, K)
         loss = self.compute_loss(logits, labels)
-        # Kept as tensors, reduced once per epoch: no host sync and few ops per step.
-        with torch.no_grad():
-            correct = (self.predicted_class(logits) == labels).sum()
-        self._epoch[stage].append((loss.detach(), correct, labels.shape[0]))
+        # Only references are kept per step (no tensor ops, no host sync); the epoch's
+        # accuracy is one vectorised pass over all its logits in _close_epoch.
+        self._epoch[stage].append((loss.detach(), logits.detach(), labels))
         return loss
 
     def _close_epoch(self, stage: str) -> None:
         steps = self._epoch[stage]
         if not steps:
             return
-        losses, correct, sizes = zip(*steps, strict=True)
-        n = torch.tensor(sizes, dtype=torch.float64, device=losses[0].device)
+        losses, logits, labels = zip(*steps, strict=True)
+        labels = torch.cat(labels)  # (N,)
+        sizes = torch.tensor([len(y) for y in logits], dtype=torch.float64, device=labels.device)
+        correct = (self.predicted_class(torch.cat(logits)) == labels).sum()
         sums = torch.stack(
-            [(torch.stack(losses).double() * n).sum(), torch.stack(correct).double().sum(), n.sum()]
+            [(torch.stack(losses).double() * sizes).sum(), correct.double(), sizes.sum()]
         )
         steps.clear()
         sums = self.trainer.strategy.reduce(sums, reduce_op="sum")  # over DDP processes
