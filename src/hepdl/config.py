@@ -33,14 +33,19 @@ class GenerateSource(_Section):
     eta_max: float = 2.0
 
 
-class RepresentationConfig(BaseModel):
-    """``name`` of a registered representation; every other key is one of its options."""
+class _NamedFactory(BaseModel):
+    """``name`` of a registered factory; every other key is one of its options, checked
+    against the factory's signature when the config is loaded."""
 
     model_config = ConfigDict(extra="allow")
-    name: str = "substructure"
+    name: str
 
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+
+class RepresentationConfig(_NamedFactory):
+    name: str = "substructure"
 
 
 class SplitConfig(_Section):
@@ -86,14 +91,8 @@ class DataConfig(_Section):
         return self
 
 
-class ModelConfig(BaseModel):
-    """``name`` of a registered model; every other key is one of its hyperparameters."""
-
-    model_config = ConfigDict(extra="allow")
+class ModelConfig(_NamedFactory):
     name: str = "mlp"
-
-    def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
 
 class TaskConfig(_Section):
