@@ -30,7 +30,8 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl.data._messages import closest, missing_columns_error, preview
+from hepdl._text import did_you_mean
+from hepdl.data._messages import missing_columns_error, preview
 from hepdl.data._pandas_hdf5 import pandas_keys, read_pandas_group
 from hepdl.errors import DataError
 
@@ -100,8 +101,7 @@ def _select(h5file: Any, key: str | None, *, path: str) -> Any:
     if key is not None:
         node = h5file.get(key.strip("/") or "/")
         if node is None:
-            near = closest(key.strip("/"), candidates)
-            hint = f" (did you mean '{near}'?)" if near else ""
+            hint = did_you_mean(key.strip("/"), candidates, cutoff=0.7)
             raise DataError(
                 f"{path}: HDF5 key '{key}' not found{hint}; groups holding datasets: "
                 f"{preview(candidates or ['/'])}"

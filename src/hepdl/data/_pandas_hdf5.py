@@ -55,21 +55,27 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _unpickle_attr(path: str, node: Any, name: str) -> Any:
-    raw = node.attrs[name]
+def _restricted_unpickle(data: bytes, *, where: str, fix: str, expected: str) -> Any:
+    """Decode pandas' pickled metadata with the restricted loader; ``where`` names the
+    HDF5 object in messages, ``fix`` says how to re-save, ``expected`` what it should be."""
     try:
-        return safe_loads(bytes(raw))
+        return safe_loads(data)
     except UnsafePickleError as err:
         raise DataError(
-            f"{path}: HDF5 attribute '{node.name}/{name}' is a pickle naming Python code "
-            f"({err}); hepdl does not unpickle such files. Re-save the table with "
-            f"numeric and string columns only, or as Parquet"
+            f"{where} is a pickle naming Python code ({err}); hepdl does not unpickle "
+            f"such files. {fix}"
         ) from err
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
-        raise DataError(
-            f"{path}: HDF5 attribute '{node.name}/{name}' is damaged ({err}); expected a "
-            f"pandas table written by df.to_hdf"
-        ) from err
+        raise DataError(f"{where} is damaged ({err}); expected {expected}") from err
+
+
+def _unpickle_attr(path: str, node: Any, name: str) -> Any:
+    return _restricted_unpickle(
+        bytes(node.attrs[name]),
+        where=f"{path}: HDF5 attribute '{node.name}/{name}'",
+        fix="Re-save the table with numeric and string columns only, or as Parquet",
+        expected="a pandas table written by df.to_hdf",
+    )
 
 
 def _decode_strings(
@@ -195,17 +201,9 @@ def _read_fixed_layout(group: Any, *, path: str, encoding: str) -> dict[str, Any
 
 def _unpickle_object_block(path: str, dataset: Any) -> Any:
     """The object block of the fixed layout: one row holding a pickled NumPy array."""
-    raw = dataset[0]
-    try:
-        return safe_loads(np.asarray(raw, dtype=np.uint8).tobytes())
-    except UnsafePickleError as err:
-        raise DataError(
-            f"{path}: HDF5 dataset '{dataset.name}' is a pickle naming Python code ({err}); "
-            f"hepdl does not unpickle such files. Re-save with df.to_hdf(..., "
-            f"format='table') or as Parquet"
-        ) from err
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
-        raise DataError(
-            f"{path}: HDF5 dataset '{dataset.name}' is damaged ({err}); expected a pandas "
-            f"object column written by df.to_hdf"
-        ) from err
+    return _restricted_unpickle(
+        np.asarray(dataset[0], dtype=np.uint8).tobytes(),
+        where=f"{path}: HDF5 dataset '{dataset.name}'",
+        fix="Re-save with df.to_hdf(..., format='table') or as Parquet",
+        expected="a pandas object column written by df.to_hdf",
+    )

@@ -14,7 +14,8 @@ from typing import Any
 
 import awkward as ak
 
-from hepdl.data._messages import closest, missing_columns_error, preview
+from hepdl._text import did_you_mean
+from hepdl.data._messages import missing_columns_error, preview
 from hepdl.errors import DataError
 
 TREE_CLASSES = ("TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple")
@@ -57,8 +58,7 @@ def _choose_tree(rootfile: Any, tree: str | None, *, path: str) -> Any:
             f"{path}: holds {len(trees)} TTrees ({', '.join(trees)}); pass tree=... to choose one"
         )
     if tree not in trees:
-        near = closest(tree, trees)
-        hint = f" (did you mean '{near}'?)" if near else ""
+        hint = did_you_mean(tree, trees, cutoff=0.7)
         raise DataError(
             f"{path}: no TTree named '{tree}'{hint}; trees in the file: {preview(trees)}"
         )

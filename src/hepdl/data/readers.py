@@ -24,6 +24,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from hepdl._text import did_you_mean
 from hepdl.data._messages import closest, missing_columns_error
 from hepdl.errors import DataError
 
@@ -48,8 +49,7 @@ def detect_format(path: PathLike, *, fmt: str = "auto") -> str:
     name = str(path)
     if fmt != "auto":
         if fmt not in FORMATS:
-            near = closest(fmt, FORMATS)
-            hint = f" (did you mean '{near}'?)" if near else ""
+            hint = did_you_mean(fmt, FORMATS, cutoff=0.7)
             raise DataError(
                 f"{name}: unknown format fmt='{fmt}'{hint}; expected one of "
                 f"{', '.join(FORMATS)} or 'auto'"

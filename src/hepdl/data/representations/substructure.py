@@ -13,7 +13,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl.data._messages import closest
+from hepdl._text import did_you_mean
 from hepdl.data.representations._registry import register_representation
 from hepdl.data.representations._table import is_jagged, require_columns
 from hepdl.data.validation import check_finite
@@ -56,8 +56,7 @@ class SubstructureRepresentation:
             raise ConfigError("representation 'substructure': option features is empty")
         for feature in names:
             if feature not in known:
-                near = closest(feature, known)
-                hint = f" (did you mean '{near}'?)" if near else ""
+                hint = did_you_mean(feature, known, cutoff=0.7)
                 raise ConfigError(
                     f"representation 'substructure': unknown feature '{feature}'{hint}; "
                     f"valid features: {', '.join(known)}"
