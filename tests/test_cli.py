@@ -197,9 +197,25 @@ def test_generate_command_writes_and_refuses_to_overwrite(tmp_path):
     table = pq.read_table(out)
     assert table.num_rows == 10
     assert table.column("label").to_pylist().count(1) == 5
-    again = runner.invoke(app, args)
-    assert again.exit_code == 2 and "jets.parquet" in again.output
-    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    before = out.read_bytes()
+    again = runner.invoke(app, args)  # the same command: already complete, nothing to do
+    assert again.exit_code == 0 and "already complete" in again.output
+    assert out.read_bytes() == before
+    other = [*args[:-1], "3"]  # another seed: refused, the file kept
+    refused = runner.invoke(app, other)
+    assert refused.exit_code == 2 and "jets.parquet" in refused.output
+    assert "--overwrite" in refused.output and out.read_bytes() == before
+    assert runner.invoke(app, [*other, "--overwrite"]).exit_code == 0
+    assert out.read_bytes() != before
+
+
+def test_datasets_lists_every_sample_with_its_cuts():
+    result = runner.invoke(app, ["datasets"])
+    assert result.exit_code == 0, result.output
+    for name in ("top-vs-qcd", "w-vs-qcd", "z-vs-qcd", "higgs-vs-qcd", "quark-vs-gluon"):
+        assert name in result.output
+    assert "R = 0.4" in result.output and "|y| < 1.7" in result.output
+    assert "HardQCD:all = on" in result.output
 
 
 def test_multiclass_softmax_on_a_real_root_file(tmp_path):

@@ -14,7 +14,8 @@ runner = CliRunner()
 def test_demo_config_is_the_documented_study():
     config = demo_config()
     assert config.data.generate.jets_per_class == DEMO_JETS_PER_CLASS
-    assert (config.data.generate.pt_min, config.data.generate.pt_max) == (550.0, 650.0)
+    assert config.data.generate.sample == "top-vs-qcd"
+    assert (config.data.generate.pt_min, config.data.generate.pt_max) == (None, None)
     assert config.data.representation.name == "substructure"
     assert config.model.name == "mlp"
 

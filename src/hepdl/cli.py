@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from hepdl._cli_generation import generation_progress
+from hepdl._cli_generation import register as register_generation_commands
 from hepdl.errors import HepdlError
 
 app = typer.Typer(
@@ -26,39 +28,6 @@ app = typer.Typer(
 def _fail(err: Exception) -> None:
     typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
-
-
-def _generation_progress():
-    """A rich progress bar with jets/s and time left, one bar per class."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class JetsPerSecond(ProgressColumn):
-        def render(self, task) -> Text:  # task.speed is None until two updates arrived
-            return Text(f"{task.speed:7.1f} jets/s" if task.speed else "   -- jets/s")
-
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        JetsPerSecond(),
-        TimeRemainingColumn(),
-    )
-    tasks: dict[str, int] = {}
-
-    def update(class_name: str, done: int, wanted: int) -> None:
-        if class_name not in tasks:
-            tasks[class_name] = progress.add_task(f"{class_name} jets", total=wanted)
-        progress.update(tasks[class_name], completed=done)
-
-    return progress, update
 
 
 def _print_metrics(metrics: dict, run_dir: Path) -> None:
@@ -93,7 +62,7 @@ def _train_and_report(config) -> None:
     from hepdl.train.run import train_experiment
 
     if config.data.generate is not None:  # first run: generate (with a progress bar), cache
-        progress, update = _generation_progress()
+        progress, update = generation_progress()
         with progress:
             generated_sample(config.data.generate, progress=update)
     import warnings
@@ -158,38 +127,7 @@ def evaluate(
     _print_metrics(metrics, run_dir)
 
 
-@app.command()
-def generate(
-    process: Annotated[str, typer.Argument(help="Process, e.g. top-vs-qcd.")],
-    jets: Annotated[int, typer.Option(help="Jets of EACH class.")],
-    out: Annotated[Path, typer.Option(help="Output Parquet file.")],
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same file.")] = 1,
-    pt_min: Annotated[float, typer.Option(help="Jet pT lower edge [GeV].")] = 550.0,
-    pt_max: Annotated[float, typer.Option(help="Jet pT upper edge [GeV].")] = 650.0,
-    eta_max: Annotated[float, typer.Option(help="Jet |eta| cut.")] = 2.0,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
-    jobs: Annotated[int, typer.Option(help="Processes: 2 generates both classes at once.")] = 1,
-) -> None:
-    """Generate labelled jets with Pythia 8 + FastJet into a Parquet file."""
-    from hepdl._text import did_you_mean
-    from hepdl.generate import GENERATORS
-
-    try:
-        if process not in GENERATORS:
-            raise HepdlError(
-                f"unknown process '{process}'{did_you_mean(process, GENERATORS)}; "
-                f"known processes: {', '.join(GENERATORS)}"
-            )
-        settings_class, run = GENERATORS[process]
-        settings = settings_class(
-            jets_per_class=jets, seed=seed, pt_min=pt_min, pt_max=pt_max, eta_max=eta_max
-        )
-        progress, update = _generation_progress()
-        with progress:
-            path = run(settings, out, overwrite=overwrite, progress=update, jobs=jobs)
-    except HepdlError as err:
-        _fail(err)
-    typer.echo(f"wrote {path}")
+register_generation_commands(app)
 
 
 def main() -> None:

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError
@@ -23,14 +30,38 @@ class _Section(BaseModel):
 
 
 class GenerateSource(_Section):
-    """Make the sample with Pythia 8 + FastJet; cached by its settings for the next run."""
+    """Make the sample with Pythia 8 + FastJet; cached by its settings for the next run.
 
-    process: Literal["top-vs-qcd"] = "top-vs-qcd"
+    ``sample`` is a registered sample (``hepdl datasets``) or jet processes joined by
+    commas; the window settings left out take the sample's defaults.
+    """
+
+    sample: str = "top-vs-qcd"
     jets_per_class: int = Field(2000, ge=1)
     seed: int = Field(1, ge=1)
-    pt_min: float = 550.0
-    pt_max: float = 650.0
-    eta_max: float = 2.0
+    jet_radius: float | None = Field(None, gt=0)
+    pt_min: float | None = Field(None, gt=0)
+    pt_max: float | None = Field(None, gt=0)
+    eta_max: float | None = Field(None, gt=0)
+    rapidity_max: float | None = Field(None, gt=0)
+    pythia_settings: list[str] = Field(default_factory=list)
+
+    @field_validator("sample")
+    @classmethod
+    def _known_sample(cls, value: str) -> str:
+        from hepdl.errors import GenerationError
+        from hepdl.generate.recipes import resolve_sample
+
+        try:
+            return resolve_sample(value).name
+        except GenerationError as err:
+            raise ValueError(str(err)) from None
+
+    def settings_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``hepdl.generate.SampleSettings`` (None: sample default)."""
+        options = self.model_dump(exclude={"sample", "jets_per_class"})
+        options["pythia_settings"] = tuple(options["pythia_settings"])
+        return {"rows_per_class": self.jets_per_class, **options}
 
 
 class _NamedFactory(BaseModel):

@@ -16,7 +16,7 @@ DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
     "seed": 42,
     "data": {
-        "generate": {"process": "top-vs-qcd", "jets_per_class": DEMO_JETS_PER_CLASS, "seed": 1},
+        "generate": {"sample": "top-vs-qcd", "jets_per_class": DEMO_JETS_PER_CLASS, "seed": 1},
         "representation": {"name": "substructure"},
         "batch_size": 128,
     },

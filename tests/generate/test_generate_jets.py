@@ -3,70 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
+from tests.generate.records import flat_events, momentum, top_event
 
 from hepdl.generate._jets import (
     Jets,
+    Particles,
+    cluster,
     delta_r,
-    last_copy,
+    in_window,
+    jet_columns,
+    leading,
     pt_eta_phi_mass,
-    top_decays,
-    top_matched,
     visible_final_state,
 )
-from hepdl.generate._pythia import FlatEvents
-
-
-def _momentum(pt: float, eta: float, phi: float, mass: float = 0.0) -> tuple[float, ...]:
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    return px, py, pz, float(np.sqrt(px**2 + py**2 + pz**2 + mass**2))
-
-
-def _events(records: list[list[tuple]]) -> FlatEvents:
-    """Events from rows (pid, status, daughter1, daughter2, pt, eta, phi, mass), local indices."""
-    counts = np.array([len(r) for r in records], np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    rows = [(start, row) for start, rec in zip(starts, records, strict=True) for row in rec]
-    pid = np.array([r[0] for _, r in rows], np.int32)
-    status = np.array([r[1] for _, r in rows], np.int32)
-    d1 = np.array([r[2] + s if r[2] > 0 else -1 for s, r in rows], np.int64)
-    d2 = np.array([r[3] + s if r[3] > 0 else -1 for s, r in rows], np.int64)
-    p4 = np.array([_momentum(*r[4:8]) for _, r in rows])
-    return FlatEvents(counts, starts, pid, status, d1, d2, p4[:, 0], p4[:, 1], p4[:, 2], p4[:, 3])
-
-
-def _top_event(quark_eta: float = 0.3) -> list[tuple]:
-    """t -> (copy) -> W b; b -> b g; W -> (copy) -> u dbar. Top at (eta, phi) = (0, 1)."""
-    return [
-        (90, -11, 0, 0, 0.0, 0.0, 0.0, 0.0),  # 0 system
-        (6, -22, 2, 2, 600.0, 0.0, 1.0, 173.0),  # 1 top
-        (6, -62, 3, 4, 600.0, 0.0, 1.0, 173.0),  # 2 top, last copy
-        (24, -22, 5, 5, 350.0, 0.1, 1.1, 80.0),  # 3 W
-        (5, -23, 6, 7, 250.0, -0.2, 0.9, 4.8),  # 4 b
-        (24, -52, 8, 9, 350.0, 0.1, 1.1, 80.0),  # 5 W, last copy
-        (5, -51, 0, 0, 240.0, -0.2, 0.85, 4.8),  # 6 b after emitting a gluon: last copy
-        (21, -51, 0, 0, 10.0, -0.5, 0.5, 0.0),  # 7 gluon
-        (2, -23, 0, 0, 200.0, quark_eta, 1.3, 0.0),  # 8 u
-        (-1, -23, 0, 0, 150.0, -0.1, 1.0, 0.0),  # 9 dbar
-        (12, 1, 0, 0, 30.0, 0.0, 1.0, 0.0),  # 10 a neutrino
-        (211, 1, 0, 0, 30.0, 0.0, 1.0, 0.1396),  # 11 a pion
-    ]
-
-
-def _jets(event: list[int], axes: list[tuple[float, float]]) -> Jets:
-    p4 = np.array([_momentum(600.0, eta, phi, 170.0) for eta, phi in axes])
-    return Jets(
-        np.array(event, np.int64),
-        p4[:, 0],
-        p4[:, 1],
-        p4[:, 2],
-        p4[:, 3],
-        np.zeros(len(event), np.int64),
-        np.zeros(0, np.int64),
-    )
 
 
 def test_kinematics_of_known_vectors() -> None:
-    px, py, pz, e = (np.array([v]) for v in _momentum(500.0, 1.2, -2.5, 173.0))
+    px, py, pz, e = (np.array([v]) for v in momentum(500.0, 1.2, -2.5, 173.0))
     pt, eta, phi, mass = pt_eta_phi_mass(px, py, pz, e)
     np.testing.assert_allclose([pt[0], eta[0], phi[0], mass[0]], [500.0, 1.2, -2.5, 173.0])
 
@@ -77,33 +30,100 @@ def test_delta_r_wraps_phi() -> None:
 
 
 def test_visible_excludes_neutrinos_and_intermediate_particles() -> None:
-    events = _events([_top_event()])
-    assert np.flatnonzero(visible_final_state(events)).tolist() == [11]
+    events = flat_events([top_event()])
+    assert np.flatnonzero(visible_final_state(events)).tolist() == [13]
 
 
-def test_last_copy_follows_recoil_copies_and_emissions() -> None:
-    events = _events([_top_event(), _top_event()])
-    start = int(events.starts[1])
-    assert last_copy(events, np.array([1, 3, 4, 8])).tolist() == [2, 5, 6, 8]
-    assert last_copy(events, np.array([start + 1])).tolist() == [start + 2]
+def _naive_antikt(p4: np.ndarray, radius: float) -> list[np.ndarray]:
+    """Inclusive anti-kT jets (E-scheme) by the textbook O(n³) loop; returns jet four-vectors."""
+    objects = [row.copy() for row in p4]
+    jets = []
+    while objects:
+        pt, _, phi, _ = (np.array(v) for v in pt_eta_phi_mass(*np.array(objects).T))
+        y = np.array([0.5 * np.log((o[3] + o[2]) / (o[3] - o[2])) for o in objects])
+        best, pair = np.inf, None
+        for i in range(len(objects)):
+            if pt[i] ** -2 < best:
+                best, pair = pt[i] ** -2, (i, None)
+            for j in range(i + 1, len(objects)):
+                dphi = np.mod(phi[i] - phi[j] + np.pi, 2 * np.pi) - np.pi
+                d = min(pt[i] ** -2, pt[j] ** -2) * ((y[i] - y[j]) ** 2 + dphi**2) / radius**2
+                if d < best:
+                    best, pair = d, (i, j)
+        i, j = pair
+        if j is None:
+            jets.append(objects.pop(i))
+        else:
+            merged = objects[i] + objects[j]
+            objects = [o for k, o in enumerate(objects) if k not in (i, j)] + [merged]
+    return jets
 
 
-def test_top_decays_finds_top_and_three_quarks() -> None:
-    events = _events([_top_event(), _top_event()])
-    event, partons = top_decays(events)
-    assert event.tolist() == [0, 1]
-    assert partons[0].tolist() == [2, 6, 8, 9]
-    assert events.pid[partons[1]].tolist() == [6, 5, 2, -1]
+def _random_particles(n_events: int, seed: int) -> Particles:
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(3, 25, n_events)
+    n = int(counts.sum())
+    pt = rng.exponential(40.0, n) + 1.0
+    eta = rng.normal(0.0, 1.0, n)
+    phi = rng.uniform(-np.pi, np.pi, n)
+    px, py, pz, e = momentum(pt, eta, phi, 0.0)
+    return Particles(
+        n_events=n_events,
+        event=np.repeat(np.arange(n_events), counts),
+        px=px,
+        py=py,
+        pz=pz,
+        e=e,
+        pid=np.full(n, 211, np.int32),
+        charge=np.ones(n),
+    )
 
 
-def test_matching_needs_all_partons_inside_the_jet() -> None:
-    events = _events([_top_event(), _top_event(quark_eta=1.5)])
-    # event 0: a jet on the top and one far away; event 1: the u quark is out of the cone.
-    jets = _jets([0, 0, 1], [(0.0, 1.0), (0.0, -2.0), (0.0, 1.0)])
-    assert top_matched(jets, events, radius=0.8).tolist() == [True, False, False]
-    assert top_matched(jets, events, radius=1.6).tolist() == [True, False, True]
+def test_cluster_matches_a_naive_antikt_per_event() -> None:
+    particles = _random_particles(6, seed=4)
+    jets = cluster(particles, radius=0.6, pt_min=20.0)
+    p4 = np.stack([particles.px, particles.py, particles.pz, particles.e], axis=1)
+    for k in range(particles.n_events):
+        naive = [j for j in _naive_antikt(p4[particles.event == k], 0.6) if np.hypot(*j[:2]) >= 20]
+        naive.sort(key=lambda j: -np.hypot(j[0], j[1]))
+        mine = np.stack([jets.px, jets.py, jets.pz, jets.e], axis=1)[jets.event == k]
+        np.testing.assert_allclose(mine, np.array(naive).reshape(-1, 4), rtol=1e-9)
 
 
-def test_no_tops_means_no_match() -> None:
-    events = _events([[(90, -11, 0, 0, 0.0, 0.0, 0.0, 0.0), (211, 1, 0, 0, 600.0, 0.0, 1.0, 0.1)]])
-    assert top_matched(_jets([0], [(0.0, 1.0)]), events, radius=0.8).tolist() == [False]
+def test_cluster_constituents_sum_to_the_jet_and_are_ordered_by_pt() -> None:
+    particles = _random_particles(5, seed=8)
+    jets = cluster(particles, radius=0.8, pt_min=10.0)
+    columns = jet_columns(jets, particles)
+    bounds = np.concatenate([[0], np.cumsum(columns["jet_nparticles"])])
+    for j in range(len(jets)):
+        part = slice(bounds[j], bounds[j + 1])
+        assert np.all(particles.event[jets.particle[part]] == jets.event[j])
+        np.testing.assert_allclose(columns["part_px"][part].sum(), jets.px[j], rtol=1e-5)
+        pt = np.hypot(columns["part_px"][part], columns["part_py"][part])
+        assert np.all(np.diff(pt) <= 1e-4)
+    assert columns["part_pid"].dtype == np.int32 and columns["part_px"].dtype == np.float32
+
+
+def _jets_at(event: list[int], pt: list[float], eta: list[float], mass: float = 0.0) -> Jets:
+    p4 = np.array([momentum(p, e, 0.3, mass) for p, e in zip(pt, eta, strict=True)])
+    n = len(event)
+    return Jets(np.array(event, np.int64), *p4.T, np.zeros(n, np.int64), np.zeros(0, np.int64))
+
+
+def test_window_in_pseudorapidity_or_rapidity() -> None:
+    jets = _jets_at([0, 0, 1, 1], [600.0, 540.0, 560.0, 700.0], [1.8, 0.0, 1.9, 0.0], mass=300.0)
+    assert in_window(jets, pt_min=550, pt_max=650, eta_max=2.0).tolist() == [1, 0, 1, 0]
+    # A heavy jet's rapidity is smaller than its pseudorapidity: |y| of jet 0 is below 1.7.
+    y = 0.5 * np.log((jets.e + jets.pz) / (jets.e - jets.pz))
+    expected = (
+        (np.abs(y) < 1.7)
+        & (np.array([600, 540, 560, 700]) >= 550)
+        & (np.array([600, 540, 560, 700]) <= 650)
+    )
+    assert in_window(jets, pt_min=550, pt_max=650, rapidity_max=1.7).tolist() == expected.tolist()
+    assert abs(y[0]) < 1.7 < 1.8
+
+
+def test_leading_marks_the_first_jet_of_each_event() -> None:
+    jets = _jets_at([0, 0, 2, 3, 3, 3], [5.0, 4.0, 3.0, 9.0, 8.0, 1.0], [0.0] * 6)
+    assert leading(jets).tolist() == [1, 0, 1, 1, 0, 0]

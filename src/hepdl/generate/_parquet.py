@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,7 @@ from hepdl.errors import DataError, GenerationError
 
 METADATA_KEY = "hepdl"
 
-JET_COLUMNS = {
-    "jet_pt": np.float64,
-    "jet_eta": np.float64,
-    "jet_phi": np.float64,
-    "jet_energy": np.float64,
-    "jet_mass": np.float64,
-    "jet_nparticles": np.int64,
-}
+# The per-constituent columns: flat (C,) arrays in memory, lists per row on disk.
 PARTICLE_COLUMNS = {
     "part_px": np.float32,
     "part_py": np.float32,
@@ -51,45 +44,69 @@ def check_output(out: Path, *, overwrite: bool) -> Path:
     return out
 
 
-def jets_table(columns: Mapping[str, np.ndarray], label: np.ndarray) -> Any:
-    """A pyarrow Table: one row per jet, jagged ``part_*`` lists split by ``jet_nparticles``."""
+def rows_table(columns: Mapping[str, np.ndarray], label: np.ndarray) -> Any:
+    """A pyarrow Table, one row per jet or event, in the order of ``columns``, then ``label``.
+
+    Per-row columns are (R,) arrays; the ``part_*`` columns are flat (C,) arrays split into
+    lists by ``jet_nparticles``.
+    """
     import pyarrow as pa
 
-    counts = np.asarray(columns["jet_nparticles"], np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     arrays: dict[str, Any] = {}
-    for name, dtype in JET_COLUMNS.items():
-        arrays[name] = pa.array(np.asarray(columns[name], dtype))
-    for name, dtype in PARTICLE_COLUMNS.items():
-        values = pa.array(np.asarray(columns[name], dtype))
-        arrays[name] = pa.ListArray.from_arrays(pa.array(offsets), values)
+    offsets = None
+    if "jet_nparticles" in columns:
+        counts = np.asarray(columns["jet_nparticles"], np.int64)
+        offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    for name, values in columns.items():
+        if name in PARTICLE_COLUMNS:
+            if offsets is None:
+                raise GenerationError(f"column {name!r} needs 'jet_nparticles' to split it")
+            flat = pa.array(np.asarray(values, PARTICLE_COLUMNS[name]))
+            arrays[name] = pa.ListArray.from_arrays(offsets, flat)
+        else:
+            arrays[name] = pa.array(np.asarray(values))
     arrays["label"] = pa.array(np.asarray(label, np.int64))
     return pa.table(arrays)
 
 
-def write_atomic(table: Any, out: Path, metadata: Mapping[str, Any], *, overwrite: bool) -> Path:
-    """Write ``table`` with ``metadata`` (JSON under key ``hepdl``) to ``out``.
+def metadata_text(metadata: Mapping[str, Any]) -> str:
+    """The JSON stored under the ``hepdl`` key: sorted keys, so equal inputs give equal bytes."""
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":"))
 
-    The file is written under a temporary name in the same directory and renamed when
-    complete, so ``out`` is never half-written.
+
+def temporary_beside(out: Path) -> Path:
+    """A hidden name beside ``out`` (same file system, so renaming it onto ``out`` is atomic)."""
+    return out.parent / f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+
+
+@contextlib.contextmanager
+def atomic_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary path beside ``out``; rename it onto ``out`` when the block ends.
+
+    If the block raises (or is interrupted), the temporary file is removed and ``out`` is
+    untouched: ``out`` is never half-written.
     """
-    import pyarrow.parquet as pq
-
     out = check_output(Path(out), overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(metadata, sort_keys=True, separators=(",", ":"))
-    table = table.replace_schema_metadata({METADATA_KEY: text})
-    # A hidden name beside the target (same file system, so the rename is atomic).
-    temporary = out.parent / f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+    temporary = temporary_beside(out)
     try:
-        pq.write_table(table, temporary, compression="zstd")
+        yield temporary
         check_output(out, overwrite=overwrite)  # it may have appeared while we worked
         os.replace(temporary, out)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    return out
+
+
+def write_atomic(table: Any, out: Path, metadata: Mapping[str, Any], *, overwrite: bool) -> Path:
+    """Write ``table`` with ``metadata`` (JSON under key ``hepdl``) to ``out`` atomically."""
+    import pyarrow.parquet as pq
+
+    table = table.replace_schema_metadata({METADATA_KEY: metadata_text(metadata)})
+    with atomic_output(out, overwrite=overwrite) as temporary:
+        pq.write_table(table, temporary, compression="zstd")
+    return Path(out)
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

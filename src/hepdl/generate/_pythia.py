@@ -144,13 +144,14 @@ class FlatEvents:
     """One batch of Pythia events, each field flattened over all particles.
 
     ``n`` events, ``N`` particles in total (event-record entry 0, the system, included).
-    Daughter indices are global; -1 where Pythia has 0 (no daughter).
+    Mother and daughter indices are global; -1 where Pythia has 0 (none).
     """
 
     counts: np.ndarray  # (n,) int64, particles per event
     starts: np.ndarray  # (n,) int64, global index of each event's entry 0
     pid: np.ndarray  # (N,) int32
     status: np.ndarray  # (N,) int32
+    mother1: np.ndarray  # (N,) int64
     daughter1: np.ndarray  # (N,) int64
     daughter2: np.ndarray  # (N,) int64
     px: np.ndarray  # (N,) float64
@@ -189,6 +190,7 @@ def next_batch(pythia: Any, n_events: int) -> FlatEvents:
             empty_i.astype(np.int32),
             empty_i,
             empty_i,
+            empty_i,
             empty_f,
             empty_f,
             empty_f,
@@ -216,6 +218,7 @@ def next_batch(pythia: Any, n_events: int) -> FlatEvents:
         starts=starts,
         pid=flat(prt["id"], np.int32),
         status=flat(prt["status"], np.int32),
+        mother1=global_index(flat(prt["mother1"], np.int64)),
         daughter1=global_index(flat(prt["daughter1"], np.int64)),
         daughter2=global_index(flat(prt["daughter2"], np.int64)),
         px=flat(momentum["px"], np.float64),

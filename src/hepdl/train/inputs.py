@@ -43,17 +43,18 @@ def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
     The file name carries a hash of the settings, so a changed setting never reuses a
     stale sample; the generator writes atomically, so an interrupted run leaves no file.
     """
-    from hepdl.generate import GENERATORS
+    from hepdl.generate import SampleSettings, generate
 
-    settings_class, generate = GENERATORS[source.process]
-    options = source.model_dump(exclude={"process"})
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
-    path = cache_dir() / "samples" / f"{source.process}-{source.jets_per_class}-{digest}.parquet"
+    options = source.settings_options()
+    described = json.dumps({"sample": source.sample, **options}, sort_keys=True, default=list)
+    digest = hashlib.sha256(described.encode()).hexdigest()[:12]
+    name = source.sample.replace(",", "+")
+    path = cache_dir() / "samples" / f"{name}-{source.jets_per_class}-{digest}.parquet"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Both classes at once where two cores exist: the file does not depend on it.
-        jobs = min(2, os.cpu_count() or 1)
-        generate(settings_class(**options), path, progress=progress, jobs=jobs)
+        # An interrupted first run left its finished chunks beside the path: resumed here.
+        # Chunks run on every core; the file does not depend on it.
+        jobs = max(1, os.cpu_count() or 1)
+        generate(source.sample, SampleSettings(**options), path, progress=progress, jobs=jobs)
     return path
 
 

@@ -1,0 +1,183 @@
+"""The generation commands of ``hepdl``: generate, merge, datasets (and their progress bar).
+
+Kept apart from cli.py so each file stays small; ``register(app)`` adds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hepdl.errors import HepdlError
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def generation_progress(unit: str = "jets") -> tuple[Any, Any]:
+    """A rich progress bar per class: rows done, rows/s, events/s and time left.
+
+    Returns ``(progress, update)``; ``update(class_name, rows_done, rows_wanted, events)``
+    is the callback of :func:`hepdl.generate.generate`.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class Rates(ProgressColumn):
+        def render(self, task) -> Text:  # task.speed is None until two updates arrived
+            seconds = task.elapsed or 0.0
+            events = task.fields.get("events", 0)
+            rows = f"{task.speed:7.1f} {unit}/s" if task.speed else f"   -- {unit}/s"
+            rate = f"{events / seconds:7.1f} events/s" if seconds > 0 and events else ""
+            return Text(f"{rows} {rate}")
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rates(),
+        TimeRemainingColumn(),
+    )
+    tasks: dict[str, int] = {}
+
+    def update(class_name: str, done: int, wanted: int, events: int) -> None:
+        if class_name not in tasks:
+            tasks[class_name] = progress.add_task(f"{class_name} {unit}", total=wanted)
+        progress.update(tasks[class_name], completed=done, events=events)
+
+    return progress, update
+
+
+def generate(
+    sample: Annotated[
+        str, typer.Argument(help="Sample (see `hepdl datasets`) or processes: qcd,top,w.")
+    ],
+    jets: Annotated[
+        int, typer.Option("--jets", "--events", help="Rows (jets, or events) of EACH class.")
+    ],
+    out: Annotated[Path, typer.Option(help="Output Parquet file.")],
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same file.")] = 1,
+    pt_min: Annotated[float | None, typer.Option(help="Jet pT lower edge [GeV].")] = None,
+    pt_max: Annotated[float | None, typer.Option(help="Jet pT upper edge [GeV].")] = None,
+    eta_max: Annotated[float | None, typer.Option(help="Jet |eta| cut.")] = None,
+    rapidity_max: Annotated[float | None, typer.Option(help="Jet |y| cut instead.")] = None,
+    radius: Annotated[float | None, typer.Option(help="Anti-kT jet radius R.")] = None,
+    pythia: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra Pythia setting 'Name = value', applied last (repeatable)."),
+    ] = None,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (one Pythia run).")] = 1000,
+    jobs: Annotated[int, typer.Option(help="Processes generating chunks at once.")] = 1,
+    shard: Annotated[int | None, typer.Option(help="This shard's number, 0 .. n-1.")] = None,
+    num_shards: Annotated[int | None, typer.Option(help="Number of shards n.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Generate labelled jets or events with Pythia 8 + FastJet into a Parquet file.
+
+    Interrupted? Run the same command again: it resumes from the finished chunks.
+    """
+    from hepdl.generate import SampleSettings
+    from hepdl.generate import generate as run
+
+    try:
+        settings = SampleSettings(
+            jets,
+            seed=seed,
+            pt_min=pt_min,
+            pt_max=pt_max,
+            eta_max=eta_max,
+            rapidity_max=rapidity_max,
+            jet_radius=radius,
+            pythia_settings=tuple(pythia or ()),
+            chunk_rows=chunk_rows,
+        )
+        progress, update = generation_progress()
+        with progress:
+            outcome = run(
+                sample,
+                settings,
+                out,
+                jobs=jobs,
+                shard=shard,
+                num_shards=num_shards,
+                overwrite=overwrite,
+                progress=update,
+            )
+    except HepdlError as err:
+        _fail(err)
+    if outcome.path is None:
+        typer.echo(
+            f"shard {shard} of {num_shards}: {outcome.generated} chunks generated, "
+            f"{outcome.reused} already done; when every shard is done: hepdl merge {out}"
+        )
+    elif outcome.generated == 0:
+        typer.echo(f"{outcome.path} is already complete: nothing to do")
+    else:
+        resumed = f" (resumed: {outcome.reused} chunks were done)" if outcome.reused else ""
+        typer.echo(f"wrote {outcome.path}{resumed}")
+
+
+def merge(
+    out: Annotated[Path, typer.Argument(help="The --out of the sharded generation.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Merge the chunks of a sharded generation (--shard i --num-shards n) into OUT."""
+    from hepdl.generate import merge as run
+
+    try:
+        path = run(out, overwrite=overwrite)
+    except HepdlError as err:
+        _fail(err)
+    typer.echo(f"wrote {path}")
+
+
+def datasets() -> None:
+    """List the samples hepdl can generate, with their classes, cuts and Pythia settings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hepdl.generate import describe
+
+    table = Table(title="hepdl generate SAMPLE (or jet processes joined by commas)")
+    for column in ("sample", "classes (label 0, 1, ...)", "selection", "description"):
+        table.add_column(column)
+    pythia: dict[str, str] = {}
+    for row in describe():
+        jets = row["jets"]
+        if jets is not None:
+            cut = (
+                f"|y| < {jets['rapidity_max']}"
+                if jets["rapidity_max"]
+                else (f"|eta| < {jets['eta_max']}")
+            )
+            selection = (
+                f"anti-kT R = {jets['radius']}, {jets['pt_min']:g}-{jets['pt_max']:g} GeV, {cut}"
+                + (", leading jet" if jets["leading_only"] else "")
+            )
+        else:
+            selection = f"event-level: {row['features']} features"
+        table.add_row(row["sample"], ", ".join(row["classes"]), selection, row["description"])
+        for name, strings in row["pythia"].items():
+            pythia[name] = "; ".join(strings)
+    console = Console()
+    console.print(table)
+    console.print("Pythia settings of each process (beams, pTHat window and seed are added):")
+    for name, strings in sorted(pythia.items()):
+        console.print(f"  {name}: {strings}", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(generate)
+    app.command()(merge)
+    app.command()(datasets)

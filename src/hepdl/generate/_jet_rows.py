@@ -1,0 +1,55 @@
+"""A batch of Pythia events -> jet rows: cluster, select, match to truth, tabulate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hepdl.generate import _jets, _truth
+from hepdl.generate._pythia import FlatEvents
+from hepdl.generate.settings import JetSelection
+
+# What the engine may put between Pythia's visible particles and the clustering (pile-up
+# overlay, detector response): particles of a batch in, particles of the batch out.
+ParticleTransform = Callable[[_jets.Particles], _jets.Particles]
+
+
+@dataclass(frozen=True)
+class JetRows:
+    """Turns events into jet rows for one class.
+
+    truth_pid: the resonance (6, 24, 23, 25) whose hadronic decay must lie in the jet,
+        or None (QCD, quark and gluon jets: every selected jet counts).
+    transform: pile-up and detector response applied to the visible particles, or None.
+    """
+
+    selection: JetSelection
+    truth_pid: int | None
+    charge: Callable[[np.ndarray], np.ndarray]
+    transform: ParticleTransform | None = None
+
+    def __call__(self, events: FlatEvents) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Columns of the selected jets and the (R,) batch event of each, ascending."""
+        s = self.selection
+        particles = _jets.visible_particles(events, self.charge)
+        if self.transform is not None:
+            particles = self.transform(particles)
+        jets = _jets.cluster(particles, radius=s.radius, pt_min=s.pt_min)
+        keep = _jets.in_window(
+            jets, pt_min=s.pt_min, pt_max=s.pt_max, eta_max=s.eta_max, rapidity_max=s.rapidity_max
+        )
+        if s.leading_only:
+            keep &= _jets.leading(jets)
+        jets = jets.take(keep)
+        if self.truth_pid is not None:
+            jets = jets.take(
+                _truth.resonance_matched(
+                    jets, events, resonance_pid=self.truth_pid, radius=s.match_radius
+                )
+            )
+        columns: dict[str, Any] = _jets.jet_columns(jets, particles)
+        columns.update(_truth.matched_parton(jets, events, radius=s.match_radius))
+        return columns, jets.event
