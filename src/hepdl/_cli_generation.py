@@ -77,6 +77,10 @@ def generate(
         list[str] | None,
         typer.Option(help="Extra Pythia setting 'Name = value', applied last (repeatable)."),
     ] = None,
+    detector: Annotated[
+        bool, typer.Option(help="Apply the detector response (CMS-like, see docs).")
+    ] = False,
+    pileup: Annotated[float, typer.Option(help="Mean pile-up collisions overlaid.")] = 0.0,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (one Pythia run).")] = 1000,
     jobs: Annotated[int, typer.Option(help="Processes generating chunks at once.")] = 1,
     shard: Annotated[int | None, typer.Option(help="This shard's number, 0 .. n-1.")] = None,
@@ -89,6 +93,7 @@ def generate(
     """
     from hepdl.generate import SampleSettings
     from hepdl.generate import generate as run
+    from hepdl.generate.detector import DetectorSettings
 
     try:
         settings = SampleSettings(
@@ -101,6 +106,8 @@ def generate(
             jet_radius=radius,
             pythia_settings=tuple(pythia or ()),
             chunk_rows=chunk_rows,
+            detector=DetectorSettings() if detector else None,
+            pileup_mean=pileup,
         )
         progress, update = generation_progress()
         with progress:

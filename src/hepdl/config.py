@@ -45,6 +45,8 @@ class GenerateSource(_Section):
     eta_max: float | None = Field(None, gt=0)
     rapidity_max: float | None = Field(None, gt=0)
     pythia_settings: list[str] = Field(default_factory=list)
+    detector: bool = False  # the CMS-like detector response of hepdl.generate.detector
+    pileup_mean: float = Field(0.0, ge=0)
 
     @field_validator("sample")
     @classmethod
@@ -59,8 +61,11 @@ class GenerateSource(_Section):
 
     def settings_options(self) -> dict[str, Any]:
         """Keyword arguments of ``hepdl.generate.SampleSettings`` (None: sample default)."""
+        from hepdl.generate.detector import DetectorSettings
+
         options = self.model_dump(exclude={"sample", "jets_per_class"})
         options["pythia_settings"] = tuple(options["pythia_settings"])
+        options["detector"] = DetectorSettings() if self.detector else None
         return {"rows_per_class": self.jets_per_class, **options}
 
 

@@ -314,3 +314,35 @@ def test_impossible_window_gives_up_after_the_event_limit(tmp_path: Path) -> Non
     settings = SampleSettings(1, eta_max=0.001, max_events_per_chunk=10)
     with pytest.raises(GenerationError, match="max_events_per_chunk"):
         generate("top-vs-qcd", settings, tmp_path / "never.parquet")
+
+
+def test_detector_and_pileup_samples_merge_from_shards_to_the_same_bytes(tmp_path: Path) -> None:
+    from hepdl.generate.detector import DetectorSettings
+
+    settings = SampleSettings(2, seed=8, chunk_rows=1, detector=DetectorSettings(), pileup_mean=3)
+    direct = generate("top-vs-qcd", settings, tmp_path / "direct.parquet").path
+    sharded = tmp_path / "sharded.parquet"
+    for shard in range(2):
+        generate("top-vs-qcd", settings, sharded, shard=shard, num_shards=2)
+    assert merge(sharded).read_bytes() == direct.read_bytes()
+    meta = read_metadata(direct)
+    assert meta["settings"]["pileup_mean"] == 3.0
+    assert meta["settings"]["detector"]["hcal_cell_size"] == DetectorSettings().hcal_cell_size
+    table = pq.read_table(direct)
+    pid = _flat(table, "part_pid")
+    energy, px, py, pz = (
+        _flat(table, f"part_{n}").astype(np.float64) for n in ("energy", "px", "py", "pz")
+    )
+    neutral = np.isin(pid, [22, 130])  # tower candidates: massless, at tower centres
+    assert neutral.any()
+    mass2 = energy[neutral] ** 2 - px[neutral] ** 2 - py[neutral] ** 2 - pz[neutral] ** 2
+    np.testing.assert_allclose(mass2 / energy[neutral] ** 2, 0.0, atol=1e-3)
+    assert not np.isin(np.abs(pid), [111, 2112, 310]).any()  # no neutral particle survives as is
+
+
+def test_event_level_samples_refuse_a_detector(tmp_path: Path) -> None:
+    from hepdl.generate.recipes import Sample
+
+    sample = Sample(name="events", kind="event", description="", classes=())
+    with pytest.raises(GenerationError, match=r"event-level.*'detector' and 'pileup_mean'"):
+        generate(sample, SampleSettings(1, pileup_mean=2.0), tmp_path / "never.parquet")

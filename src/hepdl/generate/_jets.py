@@ -7,7 +7,7 @@ FastJet's awkward interface clusters all events of a batch in one call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -68,6 +68,18 @@ class Particles:
     def counts(self) -> np.ndarray:
         """(n_events,) particles per event."""
         return np.bincount(self.event, minlength=self.n_events)
+
+    def take(self, keep: np.ndarray) -> Particles:
+        """The particles where ``keep`` (M,) is true (every per-particle field, subclasses'
+        included), in the same events."""
+        per_particle = {
+            f.name: getattr(self, f.name)[keep] for f in fields(self) if f.name != "n_events"
+        }
+        return replace(self, **per_particle)
+
+    def rapidity(self) -> np.ndarray:
+        """(M,) y = ½ ln((E + pz) / (E − pz))."""
+        return _rapidity(self.e, self.pz)
 
 
 def visible_particles(events: FlatEvents, charge: Any) -> Particles:
@@ -184,9 +196,15 @@ def cluster(particles: Particles, *, radius: float, pt_min: float) -> Jets:
     )
 
 
+def _rapidity(e: np.ndarray, pz: np.ndarray) -> np.ndarray:
+    """y = ½ ln((E + pz) / (E − pz)), finite for E = |pz| (±inf clipped)."""
+    with np.errstate(divide="ignore"):
+        return 0.5 * np.log(np.maximum(e + pz, 1e-300) / np.maximum(e - pz, 1e-300))
+
+
 def rapidity(jets: Jets) -> np.ndarray:
-    """(J,) y = ½ ln((E + pz) / (E − pz))."""
-    return 0.5 * np.log((jets.e + jets.pz) / np.maximum(jets.e - jets.pz, 1e-300))
+    """(J,) jet rapidity y = ½ ln((E + pz) / (E − pz))."""
+    return _rapidity(jets.e, jets.pz)
 
 
 def in_window(

@@ -40,18 +40,23 @@ class Outcome:
     reused: int
 
 
-def _row_maker(plan: Plan, process: str, pythia: Any) -> Any:
-    """The function from a batch of events to rows, for one class of ``plan``."""
+def _row_maker(plan: Plan, task: ChunkTask, pythia: Any) -> Any:
+    """The function from a batch of events to rows, for one chunk of ``plan``."""
     from hepdl.generate._jet_rows import JetRows
     from hepdl.generate._pythia import ChargeTable
+    from hepdl.generate._response import ChunkResponse
 
     if plan.sample.kind == "event":
         assert plan.sample.rows is not None
         return plan.sample.rows
+    settings = plan.settings
     return JetRows(
-        selection=jet_selection(plan.sample, plan.settings),
-        truth_pid=PROCESSES[process].truth_pid,
+        selection=jet_selection(plan.sample, settings),
+        truth_pid=PROCESSES[task.process].truth_pid,
         charge=ChargeTable(pythia),
+        transform=ChunkResponse(settings, task.process, task.index)
+        if settings.reconstructed
+        else None,
     )
 
 
@@ -65,7 +70,7 @@ def run_task(out: Path, plan: Plan, task: ChunkTask, report: Callable | None = N
     result = run_chunk(
         task,
         plan.pythia_strings(task),
-        functools.partial(_row_maker, plan, task.process),
+        functools.partial(_row_maker, plan, task),
         event_limit=plan.event_limit,
         progress=progress,
     )
@@ -164,6 +169,11 @@ def generate(
     out = Path(out)
     if sample.kind == "jet":
         jet_selection(sample, settings)  # conflicting or impossible windows fail here
+    elif settings.reconstructed:
+        raise GenerationError(
+            f"sample {sample.name!r} is event-level: its features are computed at particle "
+            "level, so the settings 'detector' and 'pileup_mean' apply to jet samples only"
+        )
     plan = Plan(sample, settings, generator_versions())
     if out.exists() and not overwrite and _same_content(out, plan):
         return Outcome(out, 0, len(plan.tasks))
@@ -216,4 +226,4 @@ def merge(out: Path, *, overwrite: bool = False) -> Path:
 def _settings_from_json(values: dict[str, Any]) -> dict[str, Any]:
     values = dict(values)
     values["pythia_settings"] = tuple(values.get("pythia_settings", ()))
-    return values
+    return values  # a detector dict is turned back into DetectorSettings by SampleSettings

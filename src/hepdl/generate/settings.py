@@ -6,14 +6,16 @@ cut). Every resolved value is written into the output file's metadata.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from hepdl.errors import GenerationError
+from hepdl.generate.detector import DetectorSettings
 from hepdl.generate.recipes import PROCESSES, Sample
 
 # Rows (jets or events) per chunk: each chunk is one Pythia run with its own seed. Large
@@ -49,6 +51,10 @@ class SampleSettings:
         sample: the same seed with another chunk_rows gives other events.
     max_events_per_chunk: give up after this many events in one chunk; None means
         10000 + 100 per row of the chunk.
+    detector: the detector response (:class:`hepdl.generate.detector.DetectorSettings`)
+        applied before clustering, or None for particle level (the default).
+    pileup_mean: overlay a Poisson number of minimum-bias events with this mean on each
+        event (0: none). Jet samples only, like the detector.
     """
 
     rows_per_class: int
@@ -65,6 +71,8 @@ class SampleSettings:
     pythia_settings: tuple[str, ...] = ()
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     max_events_per_chunk: int | None = None
+    detector: DetectorSettings | None = None
+    pileup_mean: float = 0.0
 
     def __post_init__(self) -> None:
         for option in ("rows_per_class", "seed", "chunk_rows"):
@@ -107,9 +115,31 @@ class SampleSettings:
         limit = self.max_events_per_chunk
         if limit is not None and (not _is_integer(limit) or limit < 1):
             raise _bad(self, "max_events_per_chunk", "None or an integer >= 1")
+        if isinstance(self.detector, Mapping):  # read back from a file's metadata
+            object.__setattr__(self, "detector", _detector_from(self.detector))
+        if self.detector is not None and not isinstance(self.detector, DetectorSettings):
+            raise _bad(self, "detector", "None or a DetectorSettings")
+        if not _is_finite(self.pileup_mean) or self.pileup_mean < 0:
+            raise _bad(self, "pileup_mean", "a finite number >= 0 (mean pile-up collisions)")
+        object.__setattr__(self, "pileup_mean", float(self.pileup_mean))
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_"}
+        """JSON-safe: every setting, the detector's as a dict."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_"}
+        if self.detector is not None:
+            values["detector"] = dataclasses.asdict(self.detector)
+        return values
+
+    @property
+    def reconstructed(self) -> bool:
+        """Whether anything happens between Pythia's particles and the clustering."""
+        return self.detector is not None or self.pileup_mean > 0
+
+
+def _detector_from(values: Mapping[str, Any]) -> DetectorSettings:
+    values = dict(values)
+    values["invisible_pids"] = tuple(values.get("invisible_pids", ()))
+    return DetectorSettings(**values)
 
 
 def _bad(settings: SampleSettings, option: str, expected: str) -> GenerationError:

@@ -46,7 +46,7 @@ def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
     from hepdl.generate import SampleSettings, generate
 
     options = source.settings_options()
-    described = json.dumps({"sample": source.sample, **options}, sort_keys=True, default=list)
+    described = json.dumps(source.model_dump(), sort_keys=True)
     digest = hashlib.sha256(described.encode()).hexdigest()[:12]
     name = source.sample.replace(",", "+")
     path = cache_dir() / "samples" / f"{name}-{source.jets_per_class}-{digest}.parquet"
