@@ -86,6 +86,9 @@ def generate(
     shard: Annotated[int | None, typer.Option(help="This shard's number, 0 .. n-1.")] = None,
     num_shards: Annotated[int | None, typer.Option(help="Number of shards n.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    validate: Annotated[
+        bool, typer.Option(help="Then write the physics checks to OUT.validation/.")
+    ] = False,
 ) -> None:
     """Generate labelled jets or events with Pythia 8 + FastJet into a Parquet file.
 
@@ -133,6 +136,39 @@ def generate(
     else:
         resumed = f" (resumed: {outcome.reused} chunks were done)" if outcome.reused else ""
         typer.echo(f"wrote {outcome.path}{resumed}")
+    if validate and outcome.path is not None:
+        _validate(outcome.path, outcome.path.parent / f"{outcome.path.name}.validation")
+
+
+def _validate(path: Path, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hepdl.generate.validation import validate as run
+
+    try:
+        results = run(path, out)
+    except HepdlError as err:
+        _fail(err)
+    table = Table(title=f"physics checks of {path.name}")
+    for column in ("check", "measured", "expected", "pass"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(r.check, f"{r.measured:.4g}", r.expected, "yes" if r.passed else "NO")
+    Console().print(table)
+    typer.echo(f"histograms and validation.json in {out}")
+    if not all(r.passed for r in results):
+        raise typer.Exit(code=1)
+
+
+def validate(
+    file: Annotated[Path, typer.Argument(help="A file written by hepdl generate.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for plots and JSON.")] = None,
+) -> None:
+    """Check a generated file's physics: mass peaks, tau ratios, multiplicities, MET.
+
+    Exits with code 1 when a check fails."""
+    _validate(file, out if out is not None else file.parent / f"{file.name}.validation")
 
 
 def merge(
@@ -188,3 +224,4 @@ def register(app: typer.Typer) -> None:
     app.command()(generate)
     app.command()(merge)
     app.command()(datasets)
+    app.command()(validate)
