@@ -94,11 +94,12 @@ def generate(
 
     Interrupted? Run the same command again: it resumes from the finished chunks.
     """
-    from hepdl.generate import SampleSettings
+    from hepdl.generate import SampleSettings, resolve_sample
     from hepdl.generate import generate as run
     from hepdl.generate.detector import DetectorSettings
 
     try:
+        unit = "events" if resolve_sample(sample).kind == "event" else "jets"
         settings = SampleSettings(
             jets,
             seed=seed,
@@ -112,7 +113,7 @@ def generate(
             detector=DetectorSettings() if detector else None,
             pileup_mean=pileup,
         )
-        progress, update = generation_progress()
+        progress, update = generation_progress(unit)
         with progress:
             outcome = run(
                 sample,

@@ -190,6 +190,15 @@ def test_higgs_rows_need_one_lepton_four_jets_and_two_b_tags() -> None:
     assert any_tags.tolist() == [0, 2]
 
 
+def test_no_selected_event_gives_empty_columns() -> None:
+    events = _events([[(MUON, 1, 30.0, 0.0, 0.0)], [(PION, 1, 30.0, 0.0, 0.0)]])
+    for rows_of, names in ((ev.susy_rows, ef.SUSY_FEATURES), (ev.higgs_rows, ef.HIGGS_FEATURES)):
+        columns, rows = rows_of(events)
+        assert rows.shape == (0,)
+        assert tuple(columns) == names
+        assert all(v.shape == (0,) and v.dtype == np.float64 for v in columns.values())
+
+
 def test_bad_options_are_named() -> None:
     events = _events([[(MUON, 1, 30.0, 0.0, 0.0)]])
     with pytest.raises(GenerationError, match="HIGGS option 'min_b_tags' must be an integer"):
@@ -283,3 +292,19 @@ def test_higgs_and_top_mass_peaks(samples: dict[str, dict[str, np.ndarray]]) -> 
     assert np.median(np.abs(ttbar["m_bb"] - 125.0)) > np.median(np.abs(higgs["m_bb"] - 125.0))
     for sample in (higgs, ttbar):  # the W mass constraint holds where it has a solution
         assert np.median(sample["m_lv"]) == pytest.approx(ef.W_MASS, rel=1e-6)
+
+
+def test_susy_sample_through_the_engine_records_the_spectrum(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from hepdl.generate import SampleSettings, generate, read_metadata
+    from hepdl.physics.event_features import SUSY_FEATURES
+
+    path = generate("susy", SampleSettings(3, seed=4), tmp_path / "susy.parquet").path
+    table = pq.read_table(path)
+    assert table.column_names == [*SUSY_FEATURES, "label"]
+    assert table.column("label").to_pylist() == [0, 1] * 3
+    meta = read_metadata(path)
+    assert meta["class_names"] == ["ww", "susy"] and meta["kind"] == "event"
+    assert "BLOCK MASS" in meta["processes"]["susy"]["slha"].upper()
+    assert not any("SLHA:file" in s for s in meta["pythia_settings"]["susy"])

@@ -98,6 +98,7 @@ class Plan:
                     "description": PROCESSES[name].description,
                     "pythia": list(PROCESSES[name].pythia),
                     "truth_pid": PROCESSES[name].truth_pid,
+                    "slha": PROCESSES[name].slha,
                 }
                 for name in sample.classes
             },

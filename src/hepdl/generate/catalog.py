@@ -8,6 +8,7 @@ hadronization on) unless a user adds strings with ``pythia_settings``.
 
 from __future__ import annotations
 
+from hepdl.generate import _event_level
 from hepdl.generate.recipes import (
     PURE_Z,
     W_TO_QUARKS,
@@ -20,6 +21,7 @@ from hepdl.generate.recipes import (
     register_sample,
 )
 
+UCI = "Baldi, Sadowski, Whiteson, Nature Commun. 5 (2014) 4308 (UCI SUSY and HIGGS datasets)"
 TOP_TAGGING = "Kasieczka et al., SciPost Phys. 7 (2019) 014 (top-tagging reference dataset)"
 QUARK_GLUON = "Komiske, Metodiev, Thaler, JHEP 01 (2019) 121 (Energy Flow Networks q/g dataset)"
 
@@ -153,5 +155,70 @@ register_sample(
         description="five-class boosted jets: QCD, top, W, Z, H -> bb (R = 0.8, 550-650 GeV)",
         classes=("qcd", "top", "w", "z", "higgs"),
         jets=_BOOSTED,
+    )
+)
+
+# --- event-level processes and samples (features: hepdl.physics.event_features) -------
+
+register_process(
+    Process(
+        name="susy",
+        kind="event",
+        description="chargino pair, chi1+- -> W chi10 (m = 200, 100 GeV), W -> e/mu nu",
+        pythia=_event_level.SUSY_SETTINGS,
+        slha=_event_level.susy_slha(),
+        reference=UCI,
+    )
+)
+register_process(
+    Process(
+        name="ww",
+        kind="event",
+        description="W+ W- with both W -> e/mu nu (the SUSY-like sample's background)",
+        pythia=_event_level.WW_SETTINGS,
+        reference=UCI,
+    )
+)
+register_process(
+    Process(
+        name="heavy-higgs",
+        kind="event",
+        description="g g -> H0 (425 GeV) -> W H+- (325 GeV), H+- -> W h0, h0 -> b bbar; "
+        "one W -> e/mu nu",
+        pythia=_event_level.HEAVY_HIGGS_SETTINGS,
+        reference=UCI,
+    )
+)
+register_process(
+    Process(
+        name="ttbar",
+        kind="event",
+        description="semi-leptonic ttbar, one W -> e/mu nu (the heavy-Higgs sample's background)",
+        pythia=_event_level.TTBAR_SETTINGS,
+        reference=UCI,
+    )
+)
+register_sample(
+    Sample(
+        name="susy",
+        kind="event",
+        description="SUSY-like chargino pairs against WW: two leptons + MET, the 18 UCI "
+        "SUSY features",
+        classes=("ww", "susy"),
+        rows=_event_level.susy_rows,
+        feature_set="UCI SUSY (18)",
+        reference=UCI,
+    )
+)
+register_sample(
+    Sample(
+        name="exotic-higgs",
+        kind="event",
+        description="heavy-Higgs-like process against ttbar: lepton + MET + 4 jets, the 28 "
+        "UCI HIGGS features",
+        classes=("ttbar", "heavy-higgs"),
+        rows=_event_level.higgs_rows,
+        feature_set="UCI HIGGS (28)",
+        reference=UCI,
     )
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,13 +68,20 @@ def run_task(out: Path, plan: Plan, task: ChunkTask, report: Callable | None = N
         if report is not None:
             report(task.key, rows, events)
 
-    result = run_chunk(
-        task,
-        plan.pythia_strings(task),
-        functools.partial(_row_maker, plan, task),
-        event_limit=plan.event_limit,
-        progress=progress,
-    )
+    with tempfile.TemporaryDirectory(prefix="hepdl-") as scratch:
+        strings = plan.pythia_strings(task)
+        spectrum = PROCESSES[task.process].slha
+        if spectrum is not None:  # Pythia reads a SUSY spectrum only from a file
+            slha_file = Path(scratch) / "spectrum.slha"
+            slha_file.write_text(spectrum)
+            strings = [f"SLHA:file = {slha_file}", *strings]
+        result = run_chunk(
+            task,
+            strings,
+            functools.partial(_row_maker, plan, task),
+            event_limit=plan.event_limit,
+            progress=progress,
+        )
     _parts.write_part(out, plan, task, result)
     return result.events_generated
 

@@ -32,7 +32,11 @@ PURE_Z = ("WeakZ0:gmZmode = 2",)  # Z only, no photon interference in gamma*/Z p
 
 @dataclass(frozen=True)
 class Process:
-    """One class of a sample. ``pythia``: the strings of its hard process and decays."""
+    """One class of a sample. ``pythia``: the strings of its hard process and decays.
+
+    ``slha``: a SUSY spectrum (SLHA text) Pythia reads from a file; the engine writes it
+    to a temporary file for each run, and the text itself is stored in the metadata.
+    """
 
     name: str
     kind: Kind
@@ -40,6 +44,7 @@ class Process:
     pythia: tuple[str, ...]
     truth_pid: int | None = None
     reference: str = ""
+    slha: str | None = None
 
 
 @dataclass(frozen=True)
