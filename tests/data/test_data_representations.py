@@ -49,8 +49,55 @@ def jets() -> ak.Array:
 
 
 def test_builtins_are_listed() -> None:
-    assert {"columns", "substructure"} <= set(list_representations())
+    builtins = {"columns", "substructure", "image", "sequence", "point_cloud", "graph", "tree"}
+    assert builtins <= set(list_representations())
     assert list_representations() == sorted(list_representations())
+
+
+CONSTITUENT_REPRESENTATIONS = ["substructure", "image", "sequence", "point_cloud", "graph", "tree"]
+
+
+@pytest.mark.parametrize("name", CONSTITUENT_REPRESENTATIONS)
+def test_constituent_representations_dtypes_and_config(name: str) -> None:
+    """Floats are float32, masks bool, indices int64; config() survives JSON."""
+    from tests.data.test_data_representations_tables import random_table
+
+    table = random_table(np.random.default_rng(5), n_jets=4, min_particles=2)
+    rep = create_representation(name)
+    out = rep(table, source="m")
+    for key, array in out.items():
+        assert array.dtype in (np.float32, np.int64, np.bool_), (key, array.dtype)
+        assert (array.dtype == np.bool_) == (key.endswith("mask")), key
+    assert len(out[next(iter(out))]) in (4, 5)  # (N, ...) arrays, or the tree's offsets (N + 1)
+    again = representation_from_config(json.loads(json.dumps(rep.config())))
+    assert again.config() == rep.config()
+
+
+@pytest.mark.parametrize("name", CONSTITUENT_REPRESENTATIONS[1:])
+def test_a_table_without_jets_gives_empty_arrays(name: str) -> None:
+    """A chunk of zero jets is valid input: arrays with N = 0 (tree: offsets [0])."""
+    from tests.data.test_data_representations_tables import random_table
+
+    table = random_table(np.random.default_rng(5), n_jets=3)[:0]
+    out = create_representation(name)(table, source="m")
+    full = create_representation(name)(random_table(np.random.default_rng(5), n_jets=3), source="m")
+    assert set(out) == set(full)
+    for key, array in out.items():
+        expected = (1,) if key == "offsets" else (0, *full[key].shape[1:])
+        assert array.shape == expected and array.dtype == full[key].dtype, key
+
+
+@pytest.mark.parametrize("name", CONSTITUENT_REPRESENTATIONS)
+def test_constituent_representations_name_a_missing_column(name: str) -> None:
+    from tests.data.test_data_representations_tables import random_table
+
+    table = random_table(np.random.default_rng(6), n_jets=2, min_particles=1)
+    table = table[[f for f in table.fields if f != "part_energy"]]
+    with pytest.raises(DataError) as info:
+        create_representation(name)(table, source="j.pq")
+    message = str(info.value)
+    assert message.startswith("j.pq: column 'part_energy' is not in the table; available")
+    assert f"The '{name}' representation needs part_px, part_py, part_pz, part_energy" in message
 
 
 def test_unknown_name_lists_valid_and_closest() -> None:

@@ -346,3 +346,33 @@ def test_event_level_samples_refuse_a_detector(tmp_path: Path) -> None:
     sample = Sample(name="events", kind="event", description="", classes=())
     with pytest.raises(GenerationError, match=r"event-level.*'detector' and 'pileup_mean'"):
         generate(sample, SampleSettings(1, pileup_mean=2.0), tmp_path / "never.parquet")
+
+
+def test_sigkilled_generation_resumes_to_the_same_bytes(tmp_path: Path) -> None:
+    """A real `hepdl generate` killed with SIGKILL after its first chunk, then run again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["generate", "top-vs-qcd", "--jets", "4", "--chunk-rows", "1", "--seed", "12"]
+    command = [sys.executable, "-c", "from hepdl.cli import main; main()", *args]
+    killed = tmp_path / "killed.parquet"
+    process = subprocess.Popen(
+        [*command, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not list(parts_dir(killed).glob("*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = len(list(parts_dir(killed).glob("*.parquet")))
+    assert 1 <= done_before < 8 and not killed.exists()
+    resumed = subprocess.run([*command, "--out", str(killed)], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed: {done_before} chunks were done" in resumed.stdout
+    whole = tmp_path / "whole.parquet"
+    subprocess.run([*command, "--out", str(whole)], check=True, capture_output=True)
+    assert killed.read_bytes() == whole.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed.parquet", "whole.parquet"]

@@ -23,9 +23,17 @@ def table_fields(table: Any, *, source: str) -> list[str]:
 
 
 def require_columns(
-    table: ak.Array, names: Sequence[str], *, source: str, representation: str
+    table: ak.Array,
+    names: Sequence[str],
+    *,
+    source: str,
+    representation: str,
+    kind: str = "representation",
 ) -> None:
-    """DataError naming the columns of ``names`` that ``table`` lacks."""
+    """DataError naming the columns of ``names`` that ``table`` lacks.
+
+    ``kind`` is what needs them (``representation`` or ``augmentation``), for the message.
+    """
     available = table_fields(table, source=source)
     missing = [n for n in names if n not in available]
     if missing:
@@ -34,7 +42,7 @@ def require_columns(
             missing,
             available,
             place="the table",
-            hint=f"The '{representation}' representation needs {', '.join(names)}",
+            hint=f"The '{representation}' {kind} needs {', '.join(names)}",
         )
 
 
