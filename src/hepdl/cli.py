@@ -15,6 +15,7 @@ import typer
 from hepdl._cli_generation import generation_progress
 from hepdl._cli_generation import register as register_generation_commands
 from hepdl.errors import HepdlError
+from hepdl.scratch.cli import app as scratch_app
 
 app = typer.Typer(
     name="hepdl",
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(scratch_app, name="scratch")
 
 
 def _fail(err: Exception) -> None:

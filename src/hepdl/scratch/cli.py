@@ -1,0 +1,196 @@
+"""``hepdl scratch ...``: the lectures' demonstrations, one command each.
+
+A typer sub-app, mounted on the ``hepdl`` command by :mod:`hepdl.cli`. Each command runs
+one demonstration of :mod:`hepdl.scratch.demos`, prints what it shows and writes its plot
+to ``--out DIR``. torch and matplotlib are imported only by the commands that use them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hepdl.errors import HepdlError
+
+app = typer.Typer(
+    name="scratch",
+    help="The lectures' neural network in NumPy: backprop checks and demonstrations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+OutDir = Annotated[Path, typer.Option("--out", help="Folder for the plot (created if needed).")]
+Seed = Annotated[int, typer.Option(help="Random seed: same seed, same numbers.")]
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _wrote(path: Path) -> None:
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def gradcheck(
+    with_torch: Annotated[
+        bool, typer.Option("--torch/--no-torch", help="Also compare with torch.autograd.")
+    ] = True,
+    seed: Seed = 0,
+) -> None:
+    """Backprop against central finite differences (and torch) for every activation x loss."""
+    from hepdl.scratch.gradcheck import gradient_check_table
+
+    typer.echo(gradient_check_table(seed=seed).format())
+    if with_torch:
+        from hepdl.scratch.torch_twin import torch_check
+
+        typer.echo("")
+        table = gradient_check_table(compare=torch_check, method="torch autograd", seed=seed)
+        typer.echo(table.format())
+
+
+@app.command("linear-regression")
+def linear_regression(
+    out: OutDir,
+    samples: Annotated[int, typer.Option(help="Data points.")] = 200,
+    epochs: Annotated[int, typer.Option(help="Passes over the data per GD variant.")] = 40,
+    seed: Seed = 0,
+) -> None:
+    """Normal equation against batch, stochastic and mini-batch gradient descent."""
+    from hepdl.scratch.demos.regression import linear_regression_demo, plot_linear_regression
+
+    try:
+        result = linear_regression_demo(n_samples=samples, epochs=epochs, seed=seed)
+        w, b = result.theta_normal
+        typer.echo(f"normal equation: w = {w:.5f}, b = {b:.5f}, C = {result.cost_normal:.6f}")
+        for name, (w, b) in result.thetas.items():
+            cost = result.histories[name].loss[-1]
+            typer.echo(f"{name + ' GD:':<16} w = {w:.5f}, b = {b:.5f}, C = {cost:.6f}")
+        _wrote(plot_linear_regression(result, out / "linear_regression.png"))
+    except HepdlError as err:
+        _fail(err)
+
+
+@app.command("logistic-regression")
+def logistic_regression(
+    out: OutDir,
+    points: Annotated[int, typer.Option(help="Points per class.")] = 200,
+    epochs: Annotated[int, typer.Option(help="Batch gradient-descent steps.")] = 2000,
+    seed: Seed = 0,
+) -> None:
+    """Logistic regression on two 2-D classes, with its decision boundary."""
+    from hepdl.scratch.demos.regression import logistic_regression_demo, plot_logistic_regression
+
+    try:
+        result = logistic_regression_demo(n_per_class=points, epochs=epochs, seed=seed)
+        (w1, w2), b = result.weights, result.bias
+        typer.echo(f"boundary {w1:.4f} x1 + {w2:.4f} x2 + {b:.4f} = 0")
+        typer.echo(f"training accuracy {result.accuracy:.4f}, cost {result.history.loss[-1]:.5f}")
+        _wrote(plot_logistic_regression(result, out / "logistic_regression.png"))
+    except HepdlError as err:
+        _fail(err)
+
+
+@app.command()
+def approximation(
+    out: OutDir,
+    hidden: Annotated[int, typer.Option(help="ReLU units in the hidden layer.")] = 30,
+    epochs: Annotated[int, typer.Option(help="Batch gradient-descent steps.")] = 4000,
+    seed: Seed = 0,
+) -> None:
+    """A one-hidden-layer ReLU network fitting sin(2x) + 0.3x: kinks at x = -b/w."""
+    from hepdl.scratch.demos.approximation import approximation_demo, plot_approximation
+
+    try:
+        result = approximation_demo(hidden=hidden, epochs=epochs, seed=seed)
+        lo, hi = result.x[0], result.x[-1]
+        inside = result.kinks[(result.kinks > lo) & (result.kinks < hi)]
+        typer.echo(f"rms error {result.rms_error:.4f}; {inside.size} kinks inside [{lo}, {hi}]:")
+        typer.echo("  " + " ".join(f"{k:.3f}" for k in inside))
+        _wrote(plot_approximation(result, out / "approximation.png"))
+    except HepdlError as err:
+        _fail(err)
+
+
+@app.command("vanishing-gradients")
+def vanishing_gradients(
+    out: OutDir,
+    depth: Annotated[int, typer.Option(help="Hidden layers.")] = 15,
+    width: Annotated[int, typer.Option(help="Units per hidden layer.")] = 50,
+    seed: Seed = 0,
+) -> None:
+    """Gradient norm per layer: deep sigmoid (vanishing) against ReLU networks."""
+    from hepdl.scratch.demos.gradient_flow import (
+        plot_vanishing_gradients,
+        vanishing_gradients_demo,
+    )
+
+    try:
+        result = vanishing_gradients_demo(depth=depth, width=width, seed=seed)
+        for label in result.norms:
+            plain = label.replace("$", "").replace("\\sigma_w^2", "sigma_w^2")
+            typer.echo(f"{plain:<24} ||dC/db^1|| / ||dC/db^{depth}|| = {result.ratio(label):.3g}")
+        _wrote(plot_vanishing_gradients(result, out / "vanishing_gradients.png"))
+    except HepdlError as err:
+        _fail(err)
+
+
+@app.command("phase-diagram")
+def phase_diagram(
+    out: OutDir,
+    depth: Annotated[int, typer.Option(help="Layers of the tanh network.")] = 40,
+    width: Annotated[int, typer.Option(help="Units per layer.")] = 100,
+    seed: Seed = 0,
+) -> None:
+    """Order and chaos of a deep tanh network over (sigma_w^2, sigma_b^2)."""
+    import numpy as np
+
+    from hepdl.scratch.demos.phase_diagram import phase_diagram as compute
+    from hepdl.scratch.demos.phase_diagram import plot_phase_diagram
+
+    try:
+        result = compute(depth=depth, width=width, seed=seed)
+        row = result.measured[0]  # sigma_b^2 = 0
+        crossing = result.sigma_w2[np.argmax(row > 1.0)] if (row > 1.0).any() else None
+        typer.echo(
+            f"sigma_b^2 = {result.sigma_b2[0]:g}: measured chi_1 = {row[0]:.3f} at sigma_w^2 = "
+            f"{result.sigma_w2[0]:g}, {row[-1]:.3f} at {result.sigma_w2[-1]:g}; "
+            f"first grid point with chi_1 > 1: sigma_w^2 = {crossing}"
+        )
+        agree = np.mean((result.measured > 1) == (result.theory > 1))
+        typer.echo(f"phase (chi_1 > 1 or < 1) as mean-field theory in {agree:.0%} of the grid")
+        _wrote(plot_phase_diagram(result, out / "phase_diagram.png"))
+    except HepdlError as err:
+        _fail(err)
+
+
+@app.command()
+def digits(
+    out: OutDir,
+    epochs: Annotated[int, typer.Option(help="Passes over the 4000 training digits.")] = 10,
+    fd_parameters: Annotated[
+        int, typer.Option(help="Parameters whose finite differences are timed; 0 for all.")
+    ] = 300,
+    seed: Seed = 0,
+) -> None:
+    """784 -> 200 -> 80 -> 10 on MNIST digits; finite differences against one backprop step."""
+    from hepdl.scratch.demos.digits import digits_demo, plot_digits
+
+    try:
+        result = digits_demo(epochs=epochs, fd_parameters=fd_parameters or None, seed=seed)
+        typer.echo(f"held-out accuracy after {epochs} epochs: {result.test_accuracy[-1]:.4f}")
+        typer.echo(
+            f"one gradient of P = {result.n_parameters} parameters, batch {result.batch_size}, "
+            f"float64: backprop {result.backprop_seconds * 1e3:.2f} ms, finite differences "
+            f"{result.fd_seconds:.1f} s ({result.fd_parameters_timed} timed); "
+            f"ratio {result.cost_ratio:.3g}"
+        )
+        typer.echo(f"finite differences vs backprop: relative error {result.fd_relative_error:.1e}")
+        _wrote(plot_digits(result, out / "digits.png"))
+    except HepdlError as err:
+        _fail(err)
