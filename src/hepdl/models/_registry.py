@@ -11,7 +11,12 @@ MODELS: Registry[Any] = Registry("model")
 register_model = MODELS.register
 
 # One architecture family per module; importing a module registers its models.
-_MODEL_MODULES = ("hepdl.models.mlp",)
+_MODEL_MODULES = (
+    "hepdl.models.mlp",
+    "hepdl.models.cnn",
+    "hepdl.models.recurrent",
+    "hepdl.models.recursive",
+)
 
 
 def _load_all() -> None:
