@@ -16,6 +16,9 @@ _MODEL_MODULES = (
     "hepdl.models.cnn",
     "hepdl.models.recurrent",
     "hepdl.models.recursive",
+    "hepdl.models.deepsets",
+    "hepdl.models.particlenet",
+    "hepdl.models.particle_transformer",
 )
 
 
