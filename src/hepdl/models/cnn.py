@@ -87,6 +87,11 @@ class _ImageModel(nn.Module):
             )
         return self.head(self.body(image).flatten(1))  # (B, out_features)
 
+    @property
+    def output(self) -> str:
+        """The head's output activation (sigmoid, softmax or linear)."""
+        return self.head.output
+
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""
         return self.head.probabilities(logits)

@@ -120,6 +120,11 @@ class RecurrentTagger(nn.Module):
         embedding = torch.cat(list(final[-self.directions :]), dim=1)  # (B, D * H)
         return self.head(embedding)  # (B, out_features)
 
+    @property
+    def output(self) -> str:
+        """The head's output activation (sigmoid, softmax or linear)."""
+        return self.head.output
+
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""
         return self.head.probabilities(logits)

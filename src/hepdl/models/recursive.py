@@ -122,6 +122,11 @@ class RecursiveTagger(nn.Module):
     def forward(self, tree: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.head(self.embed(tree))  # (B, out_features)
 
+    @property
+    def output(self) -> str:
+        """The head's output activation (sigmoid, softmax or linear)."""
+        return self.head.output
+
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""
         return self.head.probabilities(logits)

@@ -40,8 +40,14 @@ class Preprocessing:
         return dict(self.__dict__)
 
 
-def model_hyperparameters(config: ExperimentConfig, *, in_features: int, n_classes: int) -> dict:
-    """The model's options with the data-derived ones filled in (width, output units)."""
+def model_hyperparameters(
+    config: ExperimentConfig, *, in_features: int | None, n_classes: int
+) -> dict:
+    """The model's options with the data-derived ones filled in (input width where the
+    model takes ``in_features``, output units)."""
+    from hepdl.models._registry import MODELS, _load_all
+
+    _load_all()
     options = config.model.options()
     if "output" not in options:
         options["output"] = "softmax" if config.task.loss == "cce" else "sigmoid"
@@ -52,7 +58,16 @@ def model_hyperparameters(config: ExperimentConfig, *, in_features: int, n_class
             f"model.output 'sigmoid' separates two classes, but the data has {n_classes}; "
             "use task.loss: cce (softmax output)"
         )
-    return {"in_features": in_features, **options}
+    if "in_features" in MODELS.options(config.model.name):
+        if in_features is None:
+            raise ConfigError(
+                f"model '{config.model.name}' needs the input(s) ['features'], but "
+                f"representation '{config.data.representation.name}' gives none; choose "
+                "data.representation.name to match (sequence for RNNs, point_cloud for "
+                "PFN/EFN/ParticleNet/ParT, substructure or columns for the MLP)"
+            )
+        options = {"in_features": in_features, **options}
+    return options
 
 
 def save_trained(run_dir: Path, model: Any, preprocessing: Preprocessing) -> None:

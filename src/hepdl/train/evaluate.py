@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,24 @@ from hepdl.train.artifacts import load_trained, write_json
 
 @torch.no_grad()
 def predict_probabilities(
-    model: Any, features: np.ndarray, *, batch_size: int = 8192
+    model: Any, features: np.ndarray | Mapping[str, np.ndarray], *, batch_size: int = 8192
 ) -> np.ndarray:
-    """Class probabilities (N, K) of features (N, F), in eval mode, batch by batch."""
+    """Class probabilities (N, K) of features (N, F) or of named inputs (each (N, ...)), in
+    eval mode, batch by batch."""
+    from hepdl.models.inputs import forward
+
     model.eval()
-    x = torch.as_tensor(features, dtype=torch.float32)
-    chunks = [
-        model.probabilities(model(x[i : i + batch_size])) for i in range(0, len(x), batch_size)
-    ]
+    named = features if isinstance(features, Mapping) else {"features": features}
+    tensors = {
+        k: (t.float() if t.is_floating_point() else t)
+        for k, t in ((k, torch.as_tensor(v)) for k, v in named.items())
+    }
+    n = len(next(iter(tensors.values())))
+    chunks = []
+    with torch.no_grad():
+        for i in range(0, n, batch_size):
+            batch = {k: t[i : i + batch_size] for k, t in tensors.items()}
+            chunks.append(model.probabilities(forward(model, batch)))
     return torch.cat(chunks).double().numpy()
 
 
@@ -92,10 +103,13 @@ def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None =
             f"{sample.source}: classes {sample.class_names} differ from the trained "
             f"classes {prep.class_names}"
         )
-    features = sample.features
+    from hepdl.models.inputs import model_inputs
+
+    inputs = dict(sample.inputs)
     if prep.standardizer is not None:
-        features = Standardizer.from_dict(prep.standardizer).transform(features)
-    scores = signal_scores(predict_probabilities(model, features), signal_class=prep.signal_class)
+        inputs["features"] = Standardizer.from_dict(prep.standardizer).transform(inputs["features"])
+    inputs = model_inputs(model, inputs)
+    scores = signal_scores(predict_probabilities(model, inputs), signal_class=prep.signal_class)
     out_dir = out_dir or run_dir / "evaluations" / Path(files[0]).stem
     return write_evaluation(
         out_dir,

@@ -23,7 +23,12 @@ from hepdl.errors import DataError
 
 @dataclass(frozen=True)
 class LabeledSample:
-    features: np.ndarray  # (N, F) float32
+    """Labelled rows and their representation. ``inputs`` holds every array the
+    representation gives (``features``, ``image``, ``points``, ``mask``, ...), each (N, ...);
+    ``features`` is ``inputs["features"]`` (flat (N, F) or per particle (N, P, F)), if any."""
+
+    inputs: dict[str, np.ndarray]
+    features: np.ndarray | None
     labels: np.ndarray  # (N,) int64
     class_names: list[str]
     feature_names: list[str]
@@ -112,10 +117,13 @@ def load_sample(
     else:
         options = {k: v for k, v in representation.items() if k != "name"}
         rep = create_representation(representation["name"], **options)
-    arrays = rep(table, source=source)
-    features = np.asarray(arrays["features"], dtype=np.float32)
+    arrays = {
+        name: np.asarray(values, np.float32) if np.issubdtype(values.dtype, np.floating) else values
+        for name, values in rep(table, source=source).items()
+    }
     return LabeledSample(
-        features=features,
+        inputs=arrays,
+        features=arrays.get("features"),
         labels=np.asarray(labels, dtype=np.int64),
         class_names=list(class_names),
         feature_names=list(rep.feature_names),

@@ -7,9 +7,11 @@ collate: the same cost as slicing tensors in a hand-written loop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 
 class ShuffledBatches(Sampler[torch.Tensor]):
@@ -37,17 +39,42 @@ class ShuffledBatches(Sampler[torch.Tensor]):
                 yield order[start : start + self.batch_size]
 
 
+class NamedTensors(Dataset):
+    """Named input tensors (``image``, or ``points``/``features``/``mask``, ...) and labels;
+    indexing with a batch of indices gives ``({name: (B, ...)}, (B,))``."""
+
+    def __init__(self, inputs: Mapping[str, torch.Tensor], labels: torch.Tensor) -> None:
+        self.inputs = dict(inputs)
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        return {name: t[index] for name, t in self.inputs.items()}, self.labels[index]
+
+
+def _tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Floating arrays as float32; masks (bool) and indices (int) keep their dtype."""
+    tensor = torch.as_tensor(array)
+    return tensor.float() if tensor.is_floating_point() else tensor
+
+
 def tensor_loader(
-    features: np.ndarray | torch.Tensor,
+    features: np.ndarray | torch.Tensor | Mapping[str, np.ndarray],
     labels: np.ndarray | torch.Tensor,
     *,
     batch_size: int,
     shuffle: bool,
     seed: int = 0,
 ) -> DataLoader:
-    """Features (N, F) float32 and labels (N,) int64 -> a DataLoader of (B, F), (B,) batches."""
-    x = torch.as_tensor(features, dtype=torch.float32)
+    """Features (N, F) float32 (or named arrays, each (N, ...)) and labels (N,) int64 -> a
+    DataLoader of (B, F) (or {name: (B, ...)}) and (B,) batches."""
     y = torch.as_tensor(labels, dtype=torch.int64)
-    batches = ShuffledBatches(len(x), batch_size=batch_size, shuffle=shuffle, seed=seed)
+    if isinstance(features, Mapping):
+        dataset: Dataset = NamedTensors({k: _tensor(v) for k, v in features.items()}, y)
+    else:
+        dataset = TensorDataset(torch.as_tensor(features, dtype=torch.float32), y)
+    batches = ShuffledBatches(len(y), batch_size=batch_size, shuffle=shuffle, seed=seed)
     # batch_size=None: the sampler already yields whole batches of indices.
-    return DataLoader(TensorDataset(x, y), sampler=batches, batch_size=None)
+    return DataLoader(dataset, sampler=batches, batch_size=None)

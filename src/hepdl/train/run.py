@@ -41,6 +41,7 @@ def train_experiment(
     from hepdl.data.scaling import Standardizer
     from hepdl.data.splits import split_indices
     from hepdl.models import create_model
+    from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
     from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
     from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
@@ -58,16 +59,19 @@ def train_experiment(
         seed=split.seed,
         stratify=sample.labels,
     )
-    features = sample.features
+    inputs = dict(sample.inputs)
     scaler = None
     if config.data.standardize:  # fitted on the training split only
-        scaler = Standardizer().fit(features[train_idx], feature_names=sample.feature_names)
-        features = scaler.transform(features).astype(np.float32)
+        _require_flat_features(inputs, config.data.representation.name)
+        scaler = Standardizer().fit(
+            inputs["features"][train_idx], feature_names=sample.feature_names
+        )
+        inputs["features"] = scaler.transform(inputs["features"]).astype(np.float32)
 
-    hyper = model_hyperparameters(
-        config, in_features=features.shape[1], n_classes=len(sample.class_names)
-    )
+    width = inputs["features"].shape[-1] if "features" in inputs else None
+    hyper = model_hyperparameters(config, in_features=width, n_classes=len(sample.class_names))
     model = create_model(config.model.name, **hyper)
+    inputs = model_inputs(model, inputs)  # the arrays this architecture consumes
     task = ClassificationTask(model, **config.task.model_dump(exclude={"kind"}))
 
     run_dir = Path(run_dir) if run_dir else new_run_dir(config)
@@ -75,14 +79,14 @@ def train_experiment(
     save_config(config, run_dir / "config.yaml")
     batch = config.data.batch_size
     train_loader = tensor_loader(
-        features[train_idx],
+        _rows(inputs, train_idx),
         sample.labels[train_idx],
         batch_size=batch,
         shuffle=True,
         seed=config.seed,
     )
     val_loader = tensor_loader(
-        features[val_idx], sample.labels[val_idx], batch_size=batch, shuffle=False
+        _rows(inputs, val_idx), sample.labels[val_idx], batch_size=batch, shuffle=False
     )
     trainer, best = build_trainer(config.trainer, run_dir)
     trainer.fit(task, train_loader, val_loader)
@@ -102,7 +106,7 @@ def train_experiment(
     (run_dir / "history.json").write_text(json.dumps(history, indent=2))
 
     def scores(idx: np.ndarray) -> np.ndarray:
-        return signal_scores(predict_probabilities(model, features[idx]), signal_class=signal)
+        return signal_scores(predict_probabilities(model, _rows(inputs, idx)), signal_class=signal)
 
     metrics = write_evaluation(
         run_dir,
@@ -126,3 +130,20 @@ def train_experiment(
         },
     )
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
+
+
+def _rows(inputs: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows ``index`` of every named input."""
+    return {name: values[index] for name, values in inputs.items()}
+
+
+def _require_flat_features(inputs: dict[str, np.ndarray], representation: str) -> None:
+    from hepdl.errors import ConfigError
+
+    if set(inputs) != {"features"} or inputs["features"].ndim != 2:
+        shapes = {name: tuple(values.shape) for name, values in inputs.items()}
+        raise ConfigError(
+            f"data.standardize: true scales flat feature columns (N, F), but representation "
+            f"'{representation}' gives {shapes}; set data.standardize: false (images, sequences "
+            "and point clouds are normalised by the representation and the models)"
+        )
