@@ -16,7 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 import uproot
 
-from hepdl.data import read_metadata, read_table
+from hepdl.data import labels_from_column, read_metadata, read_table
+from hepdl.data._column_names import JETCLASS_NAMES, JetClass
+from hepdl.data.readers import column_names
 from hepdl.errors import DataError
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data
@@ -425,3 +427,229 @@ def test_options_for_the_wrong_format(tmp_path: Path) -> None:
         read_table(path, tree="events")
     with pytest.raises(DataError, match=r"jets\.parquet: key='x' applies to HDF5 files"):
         read_table(path, key="x")
+
+
+# ---------------------------------------------------------------- column names: mapping
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix == ".parquet":
+        frame.to_parquet(path)
+    elif path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".h5":
+        frame.to_hdf(path, key="jets", format="table")
+    else:  # plain h5py layout: one dataset per numeric column
+        with h5py.File(path, "w") as f:
+            for column in frame.select_dtypes("number"):
+                f[column] = frame[column].to_numpy()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".h5", ".hdf5"])
+def test_mapping_renames_in_mapping_order(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"jets{suffix}"
+    frame = flat_frame()
+    write_frame(frame, path)
+    table = read_table(path, columns={"label": "n", "jet_pt": "jet_pt", "jet_eta2": "jet_eta"})
+    assert table.fields == ["label", "jet_pt", "jet_eta2"]
+    assert table.label.tolist() == frame["n"].tolist()
+    assert table.jet_pt.tolist() == frame["jet_pt"].tolist()
+    assert table.jet_eta2.tolist() == frame["jet_eta"].tolist()
+
+
+def test_mapping_one_source_to_two_names(tmp_path: Path) -> None:
+    path = tmp_path / "jets.parquet"
+    flat_frame().to_parquet(path)
+    table = read_table(path, columns={"a": "jet_pt", "b": "jet_pt"})
+    assert table.a.tolist() == table.b.tolist() == flat_frame()["jet_pt"].tolist()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".h5", ".hdf5", ".root"])
+def test_mapping_unknown_source_names_file_column_and_closest(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"jets{suffix}"
+    if suffix == ".root":
+        with uproot.recreate(path) as f:
+            f.mktree("events", {"jet_pt": np.float64, "jet_eta": np.float64}).extend(
+                {"jet_pt": np.arange(3.0), "jet_eta": np.zeros(3)}
+            )
+    else:
+        write_frame(flat_frame(), path)
+    with pytest.raises(DataError) as info:
+        read_table(path, columns={"jet_pt": "jet_pt", "jet_eta": "jet_etta"})
+    message = str(info.value)
+    assert message.startswith(
+        f"{path}: columns maps 'jet_eta' to 'jet_etta', which is not a column of the file "
+        f"(did you mean 'jet_eta'?); available columns: "
+    )
+    assert {"jet_pt", "jet_eta"} <= set(message.rsplit(": ", 1)[1].split(", "))
+
+
+def test_mapping_bad_entries_and_conflicts(tmp_path: Path) -> None:
+    path = tmp_path / "jets.parquet"
+    flat_frame().to_parquet(path)
+    with pytest.raises(DataError, match=r"jets\.parquet: columns=\{\} maps no columns"):
+        read_table(path, columns={})
+    with pytest.raises(DataError, match=r"columns maps 'jet_pt' to 3; expected new name ->"):
+        read_table(path, columns={"jet_pt": 3})
+    with pytest.raises(DataError, match=r"columns=\{\.\.\.\} \(a mapping\) and preset='jetclass'"):
+        read_table(path, columns={"jet_pt": "jet_pt"}, preset="jetclass")
+    with pytest.raises(DataError, match=r"unknown preset='jetclas' \(did you mean 'jetclass'\?\)"):
+        read_table(path, preset="jetclas")
+
+
+@needs_real_files
+def test_mapping_on_nanoaod_fat_jets_keeps_the_source_values() -> None:
+    mapping = {"jet_pt": "FatJet_pt", "jet_eta": "FatJet_eta", "jet_mass": "FatJet_mass"}
+    table = read_table(NANOAOD, columns=mapping)
+    assert table.fields == list(mapping)
+    events = uproot.open(NANOAOD)["Events"]
+    for new, old in mapping.items():
+        direct = events[old].array(library="ak")
+        assert ak.all(ak.num(table[new]) == ak.num(direct))
+        assert ak.all(ak.flatten(table[new]) == ak.flatten(direct))
+    assert len(table) == 200 and ak.sum(ak.num(table.jet_pt)) > 0
+
+
+@needs_real_files
+def test_mapping_on_hzz_jets_and_zmumu_muons() -> None:
+    table = read_table(HZZ, columns={"part_px": "Jet_Px", "part_energy": "Jet_E", "n": "NJet"})
+    events = uproot.open(HZZ)["events"]
+    assert ak.all(table.part_px == events["Jet_Px"].array(library="ak"))
+    assert ak.all(table.part_energy == events["Jet_E"].array(library="ak"))
+    assert np.array_equal(ak.to_numpy(ak.num(table.part_px)), ak.to_numpy(table.n))
+    muons = read_table(ZMUMU, columns={"jet_mass": "M", "jet_pt": "pt1"})
+    direct = uproot.open(ZMUMU)["events"].arrays(["M", "pt1"], library="np")
+    assert np.array_equal(ak.to_numpy(muons.jet_mass), direct["M"])
+    assert np.array_equal(ak.to_numpy(muons.jet_pt), direct["pt1"])
+
+
+@needs_real_files
+def test_real_files_match_no_preset_and_list_their_columns() -> None:
+    assert column_names(HZZ)[:3] == ["NJet", "Jet_Px", "Jet_Py"]
+    assert len(column_names(NANOAOD)) == 947
+    assert read_table(ZMUMU).fields == column_names(ZMUMU)  # auto: no layout matched
+
+
+# ---------------------------------------------------------------- column names: presets
+
+
+def top_landscape_frame(n: int = 9, slots: int = 4, seed: int = 0) -> pd.DataFrame:
+    """The reference dataset's layout: E_i, PX_i, PY_i, PZ_i per slot, zero-padded."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, slots + 1, n)
+    counts[0] = slots  # one full jet, and (likely) an empty one
+    columns: dict[str, np.ndarray] = {}
+    for i in range(slots):
+        for prefix in ("E", "PX", "PY", "PZ"):
+            values = rng.uniform(1.0, 50.0, n) * (1 if prefix == "E" else rng.choice([-1, 1], n))
+            columns[f"{prefix}_{i}"] = np.where(i < counts, values, 0.0).astype(np.float32)
+    for name in ("truthE", "truthPX", "truthPY", "truthPZ"):
+        columns[name] = rng.normal(size=n)
+    columns["ttv"] = np.zeros(n, dtype=np.int64)
+    columns["is_signal_new"] = rng.integers(0, 2, n)
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize("layout", ["fixed", "table"])
+def test_top_landscape_is_detected_and_equals_the_padded_source(
+    tmp_path: Path, layout: str
+) -> None:
+    frame = top_landscape_frame()
+    path = tmp_path / "train.h5"
+    frame.to_hdf(path, key="table", format=layout)
+    table = read_table(path)
+    mapped = ["part_px", "part_py", "part_pz", "part_energy", "jet_nparticles", "label"]
+    assert table.fields[:6] == mapped and set(mapped) <= set(JETCLASS_NAMES)
+    assert set(table.fields[6:]) == {"truthE", "truthPX", "truthPY", "truthPZ", "ttv"}
+    for row in range(len(frame)):  # naive: walk the slots, keep those with E > 0
+        kept = [i for i in range(4) if frame[f"E_{i}"][row] > 0]
+        for prefix, name in [("E", "energy"), ("PX", "px"), ("PY", "py"), ("PZ", "pz")]:
+            expected = [float(frame[f"{prefix}_{i}"][row]) for i in kept]
+            assert table[f"part_{name}"][row].tolist() == expected
+        assert table.jet_nparticles[row] == len(kept)
+        assert table.label[row] == frame["is_signal_new"][row]
+    assert table.truthE.tolist() == frame["truthE"].tolist()
+    meta = read_metadata(path)["hepdl"]
+    assert meta == {"class_names": ["QCD", "top"], "preset": "top-landscape"}
+    labels, names = labels_from_column(table, "label", source=str(path))
+    assert names == ["QCD", "top"] and labels.tolist() == frame["is_signal_new"].tolist()
+
+
+def test_top_landscape_selection_and_own_columns(tmp_path: Path) -> None:
+    path = tmp_path / "val.h5"
+    top_landscape_frame().to_hdf(path, key="table", format="fixed")
+    assert read_table(path, columns=["label", "part_px"]).fields == ["label", "part_px"]
+    own = read_table(path, preset=None)
+    assert own.fields == column_names(path) and own.fields[:2] == ["E_0", "PX_0"]
+    with pytest.raises(DataError) as info:
+        read_table(path, columns=["E_0"])
+    assert str(info.value).startswith(
+        f"{path}: column 'E_0' is not in the table of preset 'top-landscape'; available "
+        f"columns: part_px, part_py"
+    )
+    assert str(info.value).endswith("Pass preset=None to select from the file's own columns")
+
+
+def test_top_landscape_partial_match_is_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "extra.h5"
+    top_landscape_frame().assign(weight=1.5).to_hdf(path, key="table", format="table")
+    assert "E_0" in read_table(path).fields  # an unknown column: not the layout exactly
+    assert read_metadata(path) == {}
+    chosen = read_table(path, preset="top-landscape")  # chosen by name: extras pass through
+    assert "part_px" in chosen.fields and chosen.weight.tolist() == [1.5] * 9
+    missing = tmp_path / "nolabel.h5"
+    top_landscape_frame().drop(columns="is_signal_new").to_hdf(missing, key="table")
+    with pytest.raises(DataError) as info:
+        read_table(missing, preset="top-landscape")
+    message = str(info.value)
+    assert message.startswith(f"{missing}: column 'is_signal_new' is not in the file")
+    assert "preset='top-landscape' needs E_i, PX_i, PY_i, PZ_i" in message
+
+
+def write_jetclass(path: Path, hot: list[list[int]]) -> None:
+    """A JetClass-layout ROOT file (every branch of the release) with one-hot rows ``hot``."""
+    n = len(hot)
+    rng = np.random.default_rng(1)
+    counts = rng.integers(1, 4, n)
+    branches: dict[str, object] = {}
+    for name in (*JetClass.PARTICLES, "aux_genpart_eta", "aux_genpart_pt"):
+        branches[name] = ak.unflatten(rng.normal(size=int(counts.sum())), counts)
+    for name in (*JetClass.JETS, "aux_truth_match"):
+        branches[name] = rng.normal(size=n)
+    for j, name in enumerate(JetClass.LABELS):
+        branches[name] = np.array([float(row[j]) for row in hot])
+    with uproot.recreate(path) as f:
+        f["tree"] = branches
+
+
+def test_jetclass_is_detected_and_label_is_the_hot_index(tmp_path: Path) -> None:
+    path = tmp_path / "HToBB_120.root"
+    rows = [[0, 1, 0, 0, 0, 0, 0, 0, 0, 0], [1] + [0] * 9, [0] * 9 + [1]]
+    write_jetclass(path, rows)
+    table = read_table(path)
+    assert table.label.tolist() == [1, 0, 9]
+    raw = read_table(path, preset=None)
+    for name in raw.fields:  # the JetClass names pass through unchanged
+        assert table[name].tolist() == raw[name].tolist()
+    assert set(table.fields) == {*raw.fields, "label"}
+    meta = read_metadata(path)["hepdl"]
+    assert meta["preset"] == "jetclass"
+    names = "QCD Hbb Hcc Hgg H4q Hqql Zqq Wqq Tbqq Tbl".split()
+    assert meta["class_names"] == names
+
+
+def test_jetclass_rejects_a_row_without_exactly_one_label(tmp_path: Path) -> None:
+    path = tmp_path / "bad.root"
+    write_jetclass(path, [[1] + [0] * 9, [1, 1] + [0] * 8])
+    with pytest.raises(DataError, match=r"bad\.root: row 1 has 2 of the one-hot columns label_QCD"):
+        read_table(path)
+
+
+def test_column_names_of_every_format(tmp_path: Path) -> None:
+    for suffix in (".parquet", ".csv", ".h5"):
+        path = tmp_path / f"jets{suffix}"
+        write_frame(flat_frame(), path)
+        assert column_names(path) == ["jet_pt", "jet_eta", "n", "kind"]
+    plain = tmp_path / "plain.hdf5"
+    write_frame(flat_frame(), plain)
+    assert column_names(plain) == ["jet_eta", "jet_pt", "n"]  # datasets sorted by name

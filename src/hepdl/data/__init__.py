@@ -8,6 +8,7 @@ A table is an ``awkward.Array`` of records, one row per jet or event, flat colum
 
 from __future__ import annotations
 
+from hepdl.data.cache import RepresentationCache
 from hepdl.data.labels import (
     class_names_from_metadata,
     labels_from_column,
@@ -25,20 +26,26 @@ from hepdl.data.representations import (
     register_representation,
     representation_from_config,
 )
+from hepdl.data.reweighting import HistogramWeights, class_weights, fit_flatten, flatten_weights
 from hepdl.data.scaling import Standardizer
 from hepdl.data.splits import split_indices
 from hepdl.data.validation import check_finite
 
 __all__ = [
     "FORMATS",
+    "HistogramWeights",
     "Representation",
+    "RepresentationCache",
     "Standardizer",
     "augmentation_from_config",
     "check_finite",
     "class_names_from_metadata",
+    "class_weights",
     "create_augmentation",
     "create_representation",
     "detect_format",
+    "fit_flatten",
+    "flatten_weights",
     "labels_from_column",
     "labels_from_files",
     "list_augmentations",

@@ -24,6 +24,7 @@ File metadata: the root attribute ``hepdl`` (a JSON string) when present.
 from __future__ import annotations
 
 import functools
+import pickle
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ import numpy as np
 from hepdl._text import did_you_mean
 from hepdl.data._messages import missing_columns_error, preview
 from hepdl.data._pandas_hdf5 import pandas_keys, read_pandas_group
+from hepdl.data._safe_pickle import safe_loads
 from hepdl.errors import DataError
 
 NAME_ATTRIBUTES = ("columns", "column_names", "feature_names")
@@ -59,9 +61,42 @@ def read_hdf5(path: str, *, columns: Sequence[str] | None, key: str | None) -> d
             raise DataError(f"{path}: cannot read HDF5 data ({err})") from err
 
 
-def _read_open(
-    h5file: Any, *, path: str, columns: Sequence[str] | None, key: str | None
-) -> dict[str, Any]:
+def hdf5_columns(path: str, *, key: str | None) -> list[str]:
+    """The column names ``read_hdf5`` would return, read from the file's structure only."""
+    with open_hdf5(path) as h5file:
+        try:
+            target = _target(h5file, key, path=path)
+            if "pandas_type" in target.attrs:
+                return _pandas_column_names(target, path=path)
+            return list(_column_loaders(target, path=path))
+        except OSError as err:
+            raise DataError(f"{path}: cannot read HDF5 data ({err})") from err
+
+
+def _pandas_column_names(group: Any, *, path: str) -> list[str]:
+    """Column names of a pandas object from its metadata, without reading its rows.
+
+    "fixed" layout: the ``axis0`` dataset; "table" layout: the pickled group attribute
+    ``non_index_axes`` (``[(1, [names])]``, decoded by the restricted unpickler). Anything
+    else is read whole, which also gives the reader's own error for a bad object.
+    """
+    try:
+        if "axis0" in group:
+            return [_text(v) for v in group["axis0"][()].tolist()]
+        if "non_index_axes" in group.attrs:
+            axes = safe_loads(bytes(group.attrs["non_index_axes"]))
+            return [str(name) for name in axes[0][1]]
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError):
+        pass  # damaged, unsafe or unexpected metadata: the full read below says what is wrong
+    return list(read_pandas_group(group, path=path))
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _target(h5file: Any, key: str | None, *, path: str) -> Any:
+    """The pandas object, group or dataset that holds the table (detection rules above)."""
     pandas = pandas_keys(h5file)
     if key is None and pandas:
         if len(pandas) > 1:
@@ -70,7 +105,13 @@ def _read_open(
                 f"pass key=... to choose one"
             )
         key = pandas[0]
-    target = _select(h5file, key, path=path)
+    return _select(h5file, key, path=path)
+
+
+def _read_open(
+    h5file: Any, *, path: str, columns: Sequence[str] | None, key: str | None
+) -> dict[str, Any]:
+    target = _target(h5file, key, path=path)
     if "pandas_type" in target.attrs:
         table = read_pandas_group(target, path=path)
         _check_columns(path, columns, list(table))

@@ -65,6 +65,12 @@ def _choose_tree(rootfile: Any, tree: str | None, *, path: str) -> Any:
     return rootfile[tree]
 
 
+def root_columns(path: str, *, tree: str | None) -> list[str]:
+    """The branch names of the chosen TTree (all of them, readable or not)."""
+    with _open(path) as rootfile:
+        return list(_choose_tree(rootfile, tree, path=path).keys())
+
+
 def read_root(path: str, *, columns: Sequence[str] | None, tree: str | None) -> ak.Array:
     """The branches ``columns`` (default: every readable branch) of one TTree."""
     import uproot

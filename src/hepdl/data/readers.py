@@ -10,14 +10,21 @@ HDF5 detection rules are in ``hepdl.data._hdf5``. Option types that a writer dec
 but never used (pandas/pyarrow mark every column nullable) are removed, so a column
 without missing values reads as ``float64``, not ``?float64``.
 
+Column names: ``columns`` is either a selection (a list of names) or a mapping
+``{new name: column of the file}`` that reads exactly those columns and renames them;
+``preset`` applies a built-in layout of a well-known dataset (``"auto"``, the default,
+only when the file's columns are exactly that layout). Both bring files onto hepdl's
+JetClass names; see ``hepdl.data._column_names`` for the presets.
+
 Every problem is one ``DataError`` whose message starts with the file name.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +32,22 @@ import awkward as ak
 import numpy as np
 
 from hepdl._text import did_you_mean
+from hepdl.data._column_names import (
+    AUTO,
+    PRESETS,
+    ColumnPlan,
+    detect_preset,
+    get_preset,
+    mapping_plan,
+    preset_plan,
+)
 from hepdl.data._messages import closest, missing_columns_error
 from hepdl.errors import DataError
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("parquet", "csv", "hdf5", "root")
+__all__ = ["FORMATS", "PRESETS", "column_names", "detect_format", "read_metadata", "read_table"]
 EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -81,13 +100,20 @@ def _check_file(name: str, fmt: str) -> None:
 def read_table(
     path: PathLike,
     *,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str] | Mapping[str, str] | None = None,
+    preset: str | None = AUTO,
     tree: str | None = None,
     key: str | None = None,
     fmt: str = "auto",
 ) -> ak.Array:
-    """Read ``columns`` (default: all) of a file into an ``ak.Array`` of records (N rows).
+    """Read a file into an ``ak.Array`` of records (N rows).
 
+    ``columns``: None for all; a list of names to select (names of the table as returned,
+    so after a preset); or a mapping ``{new name: column of the file}``, e.g.
+    ``{"jet_pt": "FatJet_pt", "label": "is_top"}``: exactly those columns, renamed, in
+    the mapping's order (no preset then). ``preset``: ``"auto"`` applies a built-in layout
+    (``PRESETS``) when the file's columns are exactly that layout; a preset name applies
+    it (its columns must be there); None reads the file's own columns.
     ``tree`` names the TTree of a ROOT file (optional when the file has exactly one);
     ``key`` names the group, dataset or pandas key of an HDF5 file.
     """
@@ -97,28 +123,82 @@ def read_table(
         raise DataError(f"{name}: tree='{tree}' applies to ROOT files; this is a {kind} file")
     if key is not None and kind != "hdf5":
         raise DataError(f"{name}: key='{key}' applies to HDF5 files; this is a {kind} file")
-    if isinstance(columns, str):
-        columns = [columns]
-    if columns is not None:
-        columns = list(dict.fromkeys(columns))  # drop repeats, keep order
-        if not columns:
-            raise DataError(f"{name}: columns=[] asks for no columns; pass None for all")
+    if preset not in (None, AUTO):
+        get_preset(preset, source=name)
+    mapping = columns if isinstance(columns, Mapping) else None
+    if mapping is not None and preset not in (None, AUTO):
+        raise DataError(
+            f"{name}: columns={{...}} (a mapping) and preset='{preset}' both given; pass one"
+        )
+    select = None if mapping is not None else _selection(name, columns)
     _check_file(name, kind)
-    if kind == "parquet":
-        table = _read_parquet(name, columns=columns)
-    elif kind == "csv":
-        table = _zip(_read_csv(name, columns=columns))
-    elif kind == "hdf5":
-        from hepdl.data._hdf5 import read_hdf5
-
-        table = _zip(read_hdf5(name, columns=columns, key=key))
+    plan: ColumnPlan | None = None
+    if mapping is not None or preset is not None:
+        available = column_names(name, tree=tree, key=key, fmt=kind)
+        if mapping is not None:
+            plan = mapping_plan(mapping, available, source=name)
+        else:
+            plan = preset_plan(preset, available, select=select, source=name)
+    if plan is None:
+        table = _read(name, kind, columns=select, tree=tree, key=key)
     else:
-        from hepdl.data._root import read_root
-
-        table = read_root(name, columns=columns, tree=tree)
+        table = plan.build(_read(name, kind, columns=plan.sources, tree=tree, key=key))
+        if plan.preset and preset == AUTO:
+            log.info(
+                "%s: its columns are exactly the '%s' layout: read with that preset "
+                "(preset=None reads the file's own columns)",
+                name,
+                plan.preset,
+            )
     if len(table) == 0:
         raise DataError(f"{name}: the table has 0 rows; expected at least one jet or event")
     return ak.Array(strip_unused_options(ak.to_layout(table)))
+
+
+def _selection(name: str, columns: Sequence[str] | str | None) -> list[str] | None:
+    if columns is None:
+        return None
+    chosen = list(dict.fromkeys([columns] if isinstance(columns, str) else columns))
+    if not chosen:
+        raise DataError(f"{name}: columns=[] asks for no columns; pass None for all")
+    return chosen
+
+
+def _read(
+    name: str, kind: str, *, columns: list[str] | None, tree: str | None, key: str | None
+) -> ak.Array:
+    """The file's own ``columns`` (None: all) in the reader of format ``kind``."""
+    if kind == "parquet":
+        return _read_parquet(name, columns=columns)
+    if kind == "csv":
+        return _zip(_read_csv(name, columns=columns))
+    if kind == "hdf5":
+        from hepdl.data._hdf5 import read_hdf5
+
+        return _zip(read_hdf5(name, columns=columns, key=key))
+    from hepdl.data._root import read_root
+
+    return read_root(name, columns=columns, tree=tree)
+
+
+def column_names(
+    path: PathLike, *, tree: str | None = None, key: str | None = None, fmt: str = "auto"
+) -> list[str]:
+    """The file's own column names (before any preset), read without reading its rows."""
+    name = str(path)
+    kind = detect_format(name, fmt=fmt)
+    _check_file(name, kind)
+    if kind == "parquet":
+        return list(_parquet_file(name).schema_arrow.names)
+    if kind == "csv":
+        return _csv_header(name)
+    if kind == "hdf5":
+        from hepdl.data._hdf5 import hdf5_columns
+
+        return hdf5_columns(name, key=key)
+    from hepdl.data._root import root_columns
+
+    return root_columns(name, tree=tree)
 
 
 def _zip(columns: dict[str, Any]) -> ak.Array:
@@ -176,21 +256,34 @@ def _read_parquet(name: str, *, columns: list[str] | None) -> ak.Array:
         ) from err
 
 
-def _read_csv(name: str, *, columns: list[str] | None) -> dict[str, Any]:
+def _csv_error(name: str, err: Exception) -> DataError:
+    return DataError(
+        f"{name}: cannot parse as CSV ({err}); expected a header line with column "
+        f"names, then one row per line"
+    )
+
+
+def _csv_header(name: str) -> list[str]:
     import pandas as pd
 
     try:
-        header = list(pd.read_csv(name, nrows=0).columns)
-        if columns is not None:
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise missing_columns_error(name, missing, [str(h) for h in header])
+        return [str(h) for h in pd.read_csv(name, nrows=0).columns]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise _csv_error(name, err) from err
+
+
+def _read_csv(name: str, *, columns: list[str] | None) -> dict[str, Any]:
+    import pandas as pd
+
+    if columns is not None:
+        header = _csv_header(name)
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise missing_columns_error(name, missing, header)
+    try:
         frame = pd.read_csv(name, usecols=columns)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataError(
-            f"{name}: cannot parse as CSV ({err}); expected a header line with column "
-            f"names, then one row per line"
-        ) from err
+        raise _csv_error(name, err) from err
     if columns is not None:
         frame = frame[columns]
     return frame_to_columns(frame)
@@ -215,12 +308,21 @@ def frame_to_columns(frame: Any) -> dict[str, Any]:
     return out
 
 
-def read_metadata(path: PathLike, *, fmt: str = "auto") -> dict[str, Any]:
+def read_metadata(
+    path: PathLike,
+    *,
+    fmt: str = "auto",
+    preset: str | None = AUTO,
+    tree: str | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
     """The file's key-value metadata, with the ``hepdl`` entry decoded from JSON.
 
     Parquet: every key-value pair of the file footer except ``ARROW:schema``, as str.
     HDF5: the root attribute ``hepdl``. CSV and ROOT files carry none: ``{}``.
     hepdl writes ``{"hepdl": {"class_names": [...], "generator": ..., ...}}``.
+    A preset (as in ``read_table``) that applies to the file adds its class names and its
+    name under ``hepdl`` when the file declares no class names of its own.
     """
     name = str(path)
     kind = detect_format(name, fmt=fmt)
@@ -246,4 +348,30 @@ def read_metadata(path: PathLike, *, fmt: str = "auto") -> dict[str, Any]:
                 f"{name}: metadata key '{METADATA_KEY}' is not valid JSON ({err}); "
                 f"expected the JSON object hepdl writes"
             ) from err
-    return out
+    return _with_preset_classes(out, name, kind, preset=preset, tree=tree, key=key)
+
+
+def _with_preset_classes(
+    metadata: dict[str, Any],
+    name: str,
+    kind: str,
+    *,
+    preset: str | None,
+    tree: str | None,
+    key: str | None,
+) -> dict[str, Any]:
+    declared = metadata.get(METADATA_KEY)
+    if preset is None or (isinstance(declared, dict) and "class_names" in declared):
+        return metadata
+    if preset == AUTO:
+        try:
+            chosen = detect_preset(column_names(name, tree=tree, key=key, fmt=kind))
+        except DataError:  # e.g. several trees and no tree=: no layout to detect
+            return metadata
+    else:
+        chosen = get_preset(preset, source=name)
+    if chosen is None:
+        return metadata
+    inner = dict(declared) if isinstance(declared, dict) else {}
+    inner.update(class_names=list(chosen.class_names), preset=chosen.name)
+    return {**metadata, METADATA_KEY: inner}

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from hepdl._paths import cache_dir
 from hepdl.config import DataConfig, GenerateSource
 from hepdl.errors import DataError
 
@@ -34,12 +35,6 @@ class LabeledSample:
     feature_names: list[str]
     representation: dict[str, Any]  # the representation's config, saved with the model
     source: str
-
-
-def cache_dir() -> Path:
-    """Where generated samples are kept: $HEPDL_CACHE_DIR, else ~/.cache/hepdl."""
-    root = os.environ.get("HEPDL_CACHE_DIR") or Path.home() / ".cache" / "hepdl"
-    return Path(root)
 
 
 def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
