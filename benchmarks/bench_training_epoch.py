@@ -1,27 +1,52 @@
 """hepdl's training epoch against a plain PyTorch loop: same MLP, same tensors, same run.
 
-    python benchmarks/bench_training_epoch.py [--rows 24000] [--epochs 6] [--batch-size 256]
+    python benchmarks/bench_training_epoch.py [--repeats 3] [--batch-sizes 128 256 1024]
+        [--hidden 128 128 128] [--rows 24000] [--features 10] [--epochs 6]
+        [--threads 1] [--clock cpu]
 
-Both sides start from identical weights and see the same batches (same shuffling seed).
-hepdl runs the real path: ClassificationTask in the Lightning Trainer built by
-``hepdl.train.trainer.build_trainer`` (CSV + TensorBoard loggers, checkpointing, early
-stopping) fed by ``hepdl.train.loaders.tensor_loader``. The time of an epoch is measured
-from its first to its last training batch on both sides; validation is excluded on both.
-Prints the median epoch times and their ratio (goal: <= 1.10).
+Fairness: both sides start from identical weights (copies of one model), see the same
+batches in the same order (the same seeded shuffle), take the same number of Adam steps
+in float32, and must end with the same weights (checked and printed: a difference means
+they did not do the same work). The first epoch of every run is dropped (warm-up of
+allocators and threads); the sides alternate which goes first in each repeat, so drifting
+load from other processes hits both; medians throughout.
+
+hepdl runs its real path: ClassificationTask in the Lightning Trainer built by
+``hepdl.train.trainer.build_trainer`` (CSV + TensorBoard loggers, checkpointing) fed by
+``hepdl.train.loaders.tensor_loader``; the progress bar is off on both sides.
+
+Two times per epoch: "steps", from the epoch's start to its last training batch (the
+per-step overhead the goal is about), and "epoch", up to the start of the next epoch,
+which adds hepdl's epoch end (epoch metrics, CSV/TensorBoard write, checkpoint).
+The fixed cost per step is (hepdl - plain) / steps.
+
+Threads: Lightning's per-step cost is single-threaded Python. On a CPU shared with other
+processes, two or more intra-op threads make both sides stall at OpenMP barriers whenever
+another process takes a core (single epochs 10-100x slower were seen), which swamps what
+is measured; the default is therefore 1 thread. Pass --threads N on a quiet machine.
+
+Clock: "cpu" (default) is this process's CPU time, which does not count the time other
+processes hold the core, so the ratio holds on a loaded machine; with one thread it is
+the work done. With several threads it also counts OpenMP spin-waiting: use "wall" then.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
+import logging
 import statistics
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import lightning as L
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from hepdl.config import TrainerConfig
 from hepdl.models import create_model
@@ -29,28 +54,62 @@ from hepdl.tasks import ClassificationTask
 from hepdl.train.loaders import tensor_loader
 from hepdl.train.trainer import build_trainer
 
+LR = 1e-3
 
-class EpochTimer(L.Callback):
-    def __init__(self) -> None:
-        self.times: list[float] = []
 
-    def on_train_epoch_start(self, trainer, module) -> None:
-        self._start = time.perf_counter()
+@dataclass
+class Run:
+    steps: list[float]  # seconds per epoch, batches only; warm-up epoch dropped
+    epochs: list[float]  # seconds per epoch, with the epoch's end; warm-up epoch dropped
+    weights: list[torch.Tensor]  # final parameters
+    optimizer_steps: int
 
-    def on_train_epoch_end(self, trainer, module) -> None:
-        self.times.append(time.perf_counter() - self._start)
+
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+class TimedTask(ClassificationTask):
+    """ClassificationTask that notes the clock at its epoch hooks.
+
+    The module's own hooks run once per epoch; a timing callback would add its no-op
+    hooks to every step, which is overhead of the measurement, not of hepdl.
+    """
+
+    def __init__(self, model: nn.Module, *, clock: Callable[[], float]) -> None:
+        super().__init__(model, loss="bce", optimizer="adam", lr=LR)
+        self.clock = clock
+        self.starts: list[float] = []
+        self.batch_ends: list[float] = []
+        self.end = 0.0
+
+    def on_train_epoch_start(self) -> None:
+        self.starts.append(self.clock())
+
+    def on_train_epoch_end(self) -> None:
+        # Lightning calls this after the last batch, before checkpointing.
+        self.batch_ends.append(self.clock())
+        super().on_train_epoch_end()
+
+    def on_train_end(self) -> None:
+        self.end = self.clock()
 
 
 def plain_pytorch(
-    model, x, y, *, epochs: int, batch_size: int, lr: float, seed: int
-) -> list[float]:
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    clock: Callable[[], float],
+) -> Run:
     """The loop a physicist would write by hand."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    times = []
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    generator = torch.Generator().manual_seed(0)
+    times, steps = [], 0
     model.train()
     for _ in range(epochs):
-        start = time.perf_counter()
+        start = clock()
         order = torch.randperm(len(x), generator=generator)
         for i in range(0, len(x), batch_size):
             idx = order[i : i + batch_size]
@@ -58,55 +117,136 @@ def plain_pytorch(
             loss = F.binary_cross_entropy_with_logits(model(x[idx])[:, 0], y[idx].float())
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - start)
-    return times
+            steps += 1
+        times.append(clock() - start)
+    weights = [p.detach().clone() for p in model.parameters()]
+    return Run(steps=times[1:], epochs=times[1:], weights=weights, optimizer_steps=steps)
 
 
-def hepdl_epochs(model, x, y, *, epochs: int, batch_size: int, lr: float, seed: int) -> list[float]:
-    task = ClassificationTask(model, loss="bce", optimizer="adam", lr=lr)
-    timer = EpochTimer()
+def hepdl_fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    clock: Callable[[], float],
+) -> Run:
+    task = TimedTask(model, clock=clock)
     with tempfile.TemporaryDirectory() as tmp:
         config = TrainerConfig(
             max_epochs=epochs, progress_bar=False, early_stopping=None, deterministic=False
         )
         trainer, _ = build_trainer(config, Path(tmp))
-        trainer.callbacks.append(timer)
         trainer.limit_val_batches = 0
-        loader = tensor_loader(x, y, batch_size=batch_size, shuffle=True, seed=seed)
+        loader = tensor_loader(x, y, batch_size=batch_size, shuffle=True, seed=0)
         trainer.fit(task, loader)
-    return timer.times
+    steps = [end - start for start, end in zip(task.starts, task.batch_ends, strict=True)]
+    bounds = [*task.starts, task.end]
+    whole = [b - a for a, b in itertools.pairwise(bounds)]
+    weights = [p.detach().clone() for p in model.parameters()]
+    return Run(
+        steps=steps[1:], epochs=whole[1:], weights=weights, optimizer_steps=trainer.global_step
+    )
+
+
+def spread(ratios: list[float]) -> str:
+    """``median [min-max]``, 21 characters wide."""
+    return f"{statistics.median(ratios):>7.3f} [{min(ratios):.3f}-{max(ratios):.3f}]"
+
+
+def compare(
+    reference: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    repeats: int,
+    clock: Callable[[], float],
+) -> str:
+    """One table row: median times, ratios with their spread over repeats, fairness checks."""
+    plain_runs: list[Run] = []
+    hepdl_runs: list[Run] = []
+    for repeat in range(repeats):
+        sides = [(plain_pytorch, plain_runs), (hepdl_fit, hepdl_runs)]
+        for side, runs in sides if repeat % 2 == 0 else sides[::-1]:
+            model = copy.deepcopy(reference)
+            runs.append(side(model, x, y, epochs=epochs, batch_size=batch_size, clock=clock))
+
+    def ratios(field: str) -> list[float]:
+        return [
+            statistics.median(getattr(h, field)) / statistics.median(getattr(p, field))
+            for p, h in zip(plain_runs, hepdl_runs, strict=True)
+        ]
+
+    plain = statistics.median(t for r in plain_runs for t in r.steps)
+    ours = statistics.median(t for r in hepdl_runs for t in r.steps)
+    n_steps = -(-len(x) // batch_size)
+    step_ratios, epoch_ratios = ratios("steps"), ratios("epochs")
+    diff = max(
+        (a - b).abs().max().item()
+        for p, h in zip(plain_runs, hepdl_runs, strict=True)
+        for a, b in zip(p.weights, h.weights, strict=True)
+    )
+    same_steps = all(
+        p.optimizer_steps == h.optimizer_steps for p, h in zip(plain_runs, hepdl_runs, strict=True)
+    )
+    return (
+        f"{batch_size:>6} {n_steps:>6} {plain * 1e3:>9.1f} {ours * 1e3:>9.1f} "
+        f"{spread(step_ratios)} {spread(epoch_ratios)} "
+        f"{(ours - plain) / n_steps * 1e6:>8.0f} {diff:>9.1e} {'yes' if same_steps else 'NO':>5}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=24000)
     parser.add_argument("--features", type=int, default=10)
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=2, help="alternating rounds per side")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[128, 128, 128])
+    parser.add_argument("--epochs", type=int, default=6, help="per run; the first is dropped")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 256, 1024])
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per side")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--clock", choices=list(CLOCKS), default="cpu", help="see the docstring")
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2: the first epoch of each run is dropped")
 
+    # Lightning's per-fit notices (no val loader, monitored key missing) are expected here.
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")
+
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.randn(args.rows, args.features)
     y = (x[:, 0] * x[:, 1] + 0.3 * torch.randn(args.rows) > 0).long()
-    reference = create_model("mlp", in_features=args.features, hidden=[128, 128, 128])
-    common = dict(epochs=args.epochs, batch_size=args.batch_size, lr=1e-3, seed=0)
-
-    plain_times, hepdl_times = [], []
-    for _ in range(args.repeats):  # alternate, so drifting machine load hits both sides
-        # The first epoch of each side warms up allocators and threads: dropped.
-        plain_times += plain_pytorch(copy.deepcopy(reference), x, y, **common)[1:]
-        hepdl_times += hepdl_epochs(copy.deepcopy(reference), x, y, **common)[1:]
-
-    plain, ours = statistics.median(plain_times), statistics.median(hepdl_times)
-    steps = -(-int(args.rows) // args.batch_size)
+    reference = create_model("mlp", in_features=args.features, hidden=args.hidden)
+    shape = "x".join(map(str, args.hidden))
     print(
-        f"MLP 3x128, {args.rows} rows x {args.features} features, batch {args.batch_size}, "
-        f"{steps} steps/epoch, torch threads {torch.get_num_threads()}"
+        f"MLP {shape}, {args.rows} rows x {args.features} features, {args.epochs} epochs per "
+        f"run (first dropped), {args.repeats} alternating repeats, torch threads "
+        f"{torch.get_num_threads()}, {args.clock} clock; ratios hepdl/plain: median "
+        f"[min-max over repeats]"
     )
-    print(f"plain PyTorch epoch: {plain * 1e3:8.1f} ms (median of {len(plain_times)})")
-    print(f"hepdl epoch:         {ours * 1e3:8.1f} ms (median of {len(hepdl_times)})")
-    print(f"ratio hepdl / plain: {ours / plain:.3f}  (goal <= 1.10)")
+    print(
+        f"{'batch':>6} {'steps':>6} {'plain ms':>9} {'hepdl ms':>9} {'steps ratio':>21} "
+        f"{'epoch ratio':>21} {'us/step':>8} {'max|dW|':>9} {'same#':>5}"
+    )
+    for batch_size in args.batch_sizes:
+        print(
+            compare(
+                reference,
+                x,
+                y,
+                epochs=args.epochs,
+                batch_size=batch_size,
+                repeats=args.repeats,
+                clock=CLOCKS[args.clock],
+            ),
+            flush=True,
+        )
+    print("goal: steps ratio <= 1.10; us/step = hepdl's fixed cost per optimizer step")
 
 
 if __name__ == "__main__":
