@@ -255,3 +255,36 @@ def test_nan_feature_is_one_error_naming_file_and_column(tmp_path, feature_file)
     assert "nan.parquet" in result.output and "'f2'" in result.output
     assert "17" in result.output  # the first bad row
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_config_columns_rename_the_file_columns(tmp_path):
+    """data.columns maps the names a model sees onto a real ROOT file's branches."""
+    root_file = Path(__file__).resolve().parents[2] / "shared/data/uproot-Zmumu.root"
+    config = experiment(
+        tmp_path,
+        str(root_file),
+        data={
+            "columns": {"lead_pt": "pt1", "sub_pt": "pt2", "kind": "Type"},
+            "label_column": "kind",
+            "classes": ["GG", "GT", "TT"],
+            "representation": {"name": "columns", "columns": ["lead_pt", "sub_pt"]},
+        },
+        task={"loss": "cce"},
+    )
+    result = runner.invoke(app, ["train", str(config), "--set", "trainer.max_epochs=1"])
+    assert result.exit_code == 0, result.output
+    prep = json.loads((only_run(tmp_path) / "preprocessing.json").read_text())
+    assert prep["feature_names"] == ["lead_pt", "sub_pt"]
+    bad = experiment(tmp_path, str(root_file), data={"columns": {"lead_pt": "pt_1"}})
+    refused = runner.invoke(app, ["train", str(bad)])
+    assert refused.exit_code == 2
+    assert "'pt_1', which is not a column of the file" in refused.output
+    assert "did you mean 'pt1'" in refused.output
+
+
+def test_config_columns_and_a_named_preset_conflict(tmp_path, feature_file):
+    config = experiment(
+        tmp_path, feature_file, data={"columns": {"a": "f1"}, "preset": "top-landscape"}
+    )
+    result = runner.invoke(app, ["train", str(config)])
+    assert result.exit_code == 2 and "give one of them" in result.output

@@ -108,6 +108,10 @@ class DataConfig(_Section):
     format: Literal["auto", "parquet", "csv", "hdf5", "root"] = "auto"
     tree: str | None = None
     key: str | None = None
+    # {JetClass name: column of the file}, e.g. {jet_pt: FatJet_pt}; or a known layout
+    # (auto: applied only when a file's columns match one exactly; null: the file's names).
+    columns: dict[str, str] | None = None
+    preset: Literal["auto", "top-landscape", "jetclass"] | None = "auto"
     label_column: str = "label"
     classes: list[str] | None = None
     signal_class: str | None = None
@@ -123,6 +127,11 @@ class DataConfig(_Section):
             raise ValueError(
                 "give exactly one source of jets: data.files (labels from a column), "
                 f"data.class_files (one file per class) or data.generate; got {given or 'none'}"
+            )
+        if self.columns and self.preset not in (None, "auto"):
+            raise ValueError(
+                f"data.columns and data.preset '{self.preset}' both rename the file's columns; "
+                "give one of them"
             )
         return self
 

@@ -15,7 +15,14 @@ from hepdl.data.labels import (
     labels_from_files,
     require_classes,
 )
-from hepdl.data.readers import FORMATS, detect_format, read_metadata, read_table
+from hepdl.data.readers import (
+    FORMATS,
+    PRESETS,
+    column_names,
+    detect_format,
+    read_metadata,
+    read_table,
+)
 from hepdl.data.representations import (
     Representation,
     augmentation_from_config,
@@ -33,6 +40,7 @@ from hepdl.data.validation import check_finite
 
 __all__ = [
     "FORMATS",
+    "PRESETS",
     "HistogramWeights",
     "Representation",
     "RepresentationCache",
@@ -41,6 +49,7 @@ __all__ = [
     "check_finite",
     "class_names_from_metadata",
     "class_weights",
+    "column_names",
     "create_augmentation",
     "create_representation",
     "detect_format",

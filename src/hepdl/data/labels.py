@@ -195,7 +195,8 @@ def _name(names: list[str], index: int) -> str:
 def labels_from_files(
     files: Mapping[str, PathLike | Sequence[PathLike]],
     *,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str] | Mapping[str, str] | None = None,
+    preset: str | None = "auto",
     tree: str | None = None,
     key: str | None = None,
     fmt: str = "auto",
@@ -205,6 +206,8 @@ def labels_from_files(
 
     Class ``i`` is the ``i``-th key of ``files``. Without ``columns`` the first file's
     columns are read from every file (a file lacking one is a DataError naming it).
+    ``columns`` may map new names to file columns and ``preset`` names a known layout, as
+    in :func:`hepdl.data.readers.read_table`.
     """
     class_names = [str(name) for name in files]
     tables: list[ak.Array] = []
@@ -216,7 +219,8 @@ def labels_from_files(
         if not group:
             raise DataError(f"class '{name}': no files given; expected at least one path")
         for path in group:
-            table = read_table(path, columns=wanted, tree=tree, key=key, fmt=fmt)
+            chosen = columns if isinstance(columns, Mapping) else wanted
+            table = read_table(path, columns=chosen, preset=preset, tree=tree, key=key, fmt=fmt)
             wanted = wanted if wanted is not None else list(table.fields)
             tables.append(table[wanted])
             labels.append(np.full(len(table), index, dtype=np.int64))

@@ -60,12 +60,16 @@ def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
 
 def _read_labeled(data: DataConfig, paths: list[str]) -> tuple[Any, np.ndarray, list[str], str]:
     from hepdl.data.labels import labels_from_column
-    from hepdl.data.readers import read_table
+    from hepdl.data.readers import read_metadata, read_table
 
     tables, labels, class_names = [], [], data.classes
+    where = {"tree": data.tree, "key": data.key, "fmt": data.format}
     for path in paths:
-        table = read_table(path, tree=data.tree, key=data.key, fmt=data.format)
-        y, names = labels_from_column(table, data.label_column, classes=class_names, source=path)
+        table = read_table(path, columns=data.columns, preset=data.preset, **where)
+        metadata = read_metadata(path, preset=None if data.columns else data.preset, **where)
+        y, names = labels_from_column(
+            table, data.label_column, classes=class_names, source=path, metadata=metadata
+        )
         class_names = names
         tables.append(table)
         labels.append(y)
@@ -94,7 +98,12 @@ def load_sample(
         table, labels, class_names, source = _read_labeled(data, files)
     elif data.class_files:
         table, labels, class_names = labels_from_files(
-            data.class_files, tree=data.tree, key=data.key, fmt=data.format
+            data.class_files,
+            columns=data.columns,
+            preset=data.preset,
+            tree=data.tree,
+            key=data.key,
+            fmt=data.format,
         )
         source = ", ".join(p for ps in data.class_files.values() for p in ps)
     elif data.generate is not None:
