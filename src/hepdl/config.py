@@ -98,6 +98,17 @@ class SplitConfig(_Section):
         return self
 
 
+class ReweightConfig(_Section):
+    """Per-row training weights that flatten each class's spectrum of ``column`` (e.g.
+    ``jet_pt``), so a classifier cannot learn it; ``match_to`` (a class name) reweights the
+    other classes to that class's spectrum instead. Fitted on the training split."""
+
+    column: str
+    bins: int | list[float] = 20
+    match_to: str | None = None
+    normalize: Literal["count", "balanced"] = "count"
+
+
 class DataConfig(_Section):
     """Where the jets come from (exactly one of files, class_files, generate) and how to
     turn them into network inputs."""
@@ -118,6 +129,7 @@ class DataConfig(_Section):
     representation: RepresentationConfig = Field(default_factory=RepresentationConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     standardize: bool = True
+    reweight: ReweightConfig | None = None
     batch_size: int = Field(256, ge=1)
 
     @model_validator(mode="after")

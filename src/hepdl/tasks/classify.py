@@ -88,18 +88,29 @@ class ClassificationTask(L.LightningModule):
         prob = self.probabilities(logits)
         return prob[:, 0] if prob.shape[1] == 1 else prob[:, signal_class]
 
-    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def compute_loss(
+        self, logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The batch loss: the mean over rows, or sum(w_i l_i) / sum(w_i) with ``weights``."""
         if self.loss_name == "bce":
-            return F.binary_cross_entropy_with_logits(logits[:, 0], labels.to(logits.dtype))
-        if self.loss_name == "cce":
-            return F.cross_entropy(logits, labels)
-        prob = self.probabilities(logits)
-        target = (
-            labels.to(prob.dtype)[:, None]
-            if prob.shape[1] == 1
-            else F.one_hot(labels, prob.shape[1]).to(prob.dtype)
-        )
-        return F.mse_loss(prob, target)
+            per_row = F.binary_cross_entropy_with_logits(
+                logits[:, 0], labels.to(logits.dtype), reduction="none"
+            )
+        elif self.loss_name == "cce":
+            per_row = F.cross_entropy(logits, labels, reduction="none")
+        else:
+            prob = self.probabilities(logits)
+            target = (
+                labels.to(prob.dtype)[:, None]
+                if prob.shape[1] == 1
+                else F.one_hot(labels, prob.shape[1]).to(prob.dtype)
+            )
+            per_row = F.mse_loss(prob, target, reduction="none").mean(dim=1)
+        if weights is None:
+            return per_row.mean()
+        weights = weights.to(per_row.dtype)
+        # A batch whose rows all weigh 0 (outside the reweighting range) contributes 0.
+        return (per_row * weights).sum() / weights.sum().clamp_min(torch.finfo(per_row.dtype).tiny)
 
     def predicted_class(self, logits: torch.Tensor) -> torch.Tensor:
         if logits.shape[1] == 1:
@@ -111,9 +122,9 @@ class ClassificationTask(L.LightningModule):
         return self.model(features)
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
-        inputs, labels = batch  # (B, F) or {name: (B, ...)}, (B,)
+        inputs, labels, *weights = batch  # (B, F) or {name: (B, ...)}, (B,) [, (B,)]
         logits = forward(self.model, inputs)  # (B, K)
-        loss = self.compute_loss(logits, labels)
+        loss = self.compute_loss(logits, labels, weights[0] if weights else None)
         # Only references are kept per step (no tensor ops, no host sync); the epoch's
         # accuracy is one vectorised pass over all its logits in _close_epoch.
         self._epoch[stage].append((loss.detach(), logits.detach(), labels))

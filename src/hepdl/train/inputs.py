@@ -35,6 +35,7 @@ class LabeledSample:
     feature_names: list[str]
     representation: dict[str, Any]  # the representation's config, saved with the model
     source: str
+    weight_variable: np.ndarray | None = None  # (N,) data.reweight.column, if asked for
 
 
 def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
@@ -125,7 +126,11 @@ def load_sample(
         name: np.asarray(values, np.float32) if np.issubdtype(values.dtype, np.floating) else values
         for name, values in rep(table, source=source).items()
     }
+    variable = None
+    if data.reweight is not None:
+        variable = _column(table, data.reweight.column, source=source)
     return LabeledSample(
+        weight_variable=variable,
         inputs=arrays,
         features=arrays.get("features"),
         labels=np.asarray(labels, dtype=np.int64),
@@ -145,3 +150,20 @@ def signal_index(data: DataConfig, class_names: list[str]) -> int:
             f"data.signal_class '{data.signal_class}' is not one of the classes {class_names}"
         )
     return class_names.index(data.signal_class)
+
+
+def _column(table: Any, name: str, *, source: str) -> np.ndarray:
+    """One flat numeric column of the table, (N,) float64, or a DataError naming it."""
+    from hepdl._text import did_you_mean
+
+    if name not in table.fields:
+        raise DataError(
+            f"{source}: data.reweight.column '{name}' is not a column"
+            f"{did_you_mean(name, table.fields)}; columns: {', '.join(table.fields)}"
+        )
+    try:
+        return np.asarray(table[name], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"{source}: data.reweight.column '{name}' must hold one number per row"
+        ) from None

@@ -43,15 +43,24 @@ class NamedTensors(Dataset):
     """Named input tensors (``image``, or ``points``/``features``/``mask``, ...) and labels;
     indexing with a batch of indices gives ``({name: (B, ...)}, (B,))``."""
 
-    def __init__(self, inputs: Mapping[str, torch.Tensor], labels: torch.Tensor) -> None:
+    def __init__(
+        self,
+        inputs: Mapping[str, torch.Tensor],
+        labels: torch.Tensor,
+        weights: torch.Tensor | None = None,
+    ) -> None:
         self.inputs = dict(inputs)
         self.labels = labels
+        self.weights = weights
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        return {name: t[index] for name, t in self.inputs.items()}, self.labels[index]
+    def __getitem__(self, index: torch.Tensor) -> tuple:
+        named = {name: t[index] for name, t in self.inputs.items()}
+        if self.weights is None:
+            return named, self.labels[index]
+        return named, self.labels[index], self.weights[index]
 
 
 def _tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -67,14 +76,18 @@ def tensor_loader(
     batch_size: int,
     shuffle: bool,
     seed: int = 0,
+    weights: np.ndarray | None = None,
 ) -> DataLoader:
     """Features (N, F) float32 (or named arrays, each (N, ...)) and labels (N,) int64 -> a
-    DataLoader of (B, F) (or {name: (B, ...)}) and (B,) batches."""
+    DataLoader of (B, F) (or {name: (B, ...)}) and (B,) batches, plus (B,) per-row
+    ``weights`` when given."""
     y = torch.as_tensor(labels, dtype=torch.int64)
+    w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32)
     if isinstance(features, Mapping):
-        dataset: Dataset = NamedTensors({k: _tensor(v) for k, v in features.items()}, y)
+        dataset: Dataset = NamedTensors({k: _tensor(v) for k, v in features.items()}, y, w)
     else:
-        dataset = TensorDataset(torch.as_tensor(features, dtype=torch.float32), y)
+        x = torch.as_tensor(features, dtype=torch.float32)
+        dataset = TensorDataset(x, y) if w is None else TensorDataset(x, y, w)
     batches = ShuffledBatches(len(y), batch_size=batch_size, shuffle=shuffle, seed=seed)
     # batch_size=None: the sampler already yields whole batches of indices.
     return DataLoader(dataset, sampler=batches, batch_size=None)

@@ -77,6 +77,7 @@ def train_experiment(
     run_dir = Path(run_dir) if run_dir else new_run_dir(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / "config.yaml")
+    weights = _training_weights(config, sample, train_idx)  # (N,) or None
     batch = config.data.batch_size
     train_loader = tensor_loader(
         _rows(inputs, train_idx),
@@ -84,9 +85,14 @@ def train_experiment(
         batch_size=batch,
         shuffle=True,
         seed=config.seed,
+        weights=None if weights is None else weights[train_idx],
     )
     val_loader = tensor_loader(
-        _rows(inputs, val_idx), sample.labels[val_idx], batch_size=batch, shuffle=False
+        _rows(inputs, val_idx),
+        sample.labels[val_idx],
+        batch_size=batch,
+        shuffle=False,
+        weights=None if weights is None else weights[val_idx],
     )
     trainer, best = build_trainer(config.trainer, run_dir)
     trainer.fit(task, train_loader, val_loader)
@@ -147,3 +153,32 @@ def _require_flat_features(inputs: dict[str, np.ndarray], representation: str) -
             f"'{representation}' gives {shapes}; set data.standardize: false (images, sequences "
             "and point clouds are normalised by the representation and the models)"
         )
+
+
+def _training_weights(config: ExperimentConfig, sample: Any, train_idx: np.ndarray) -> Any:
+    """Per-row weights flattening ``data.reweight.column`` per class, fitted on the training
+    split (and applied to every row); None without ``data.reweight``."""
+    from hepdl.data.reweighting import fit_flatten
+    from hepdl.errors import ConfigError
+
+    options = config.data.reweight
+    if options is None:
+        return None
+    match_to = None
+    if options.match_to is not None:
+        if options.match_to not in sample.class_names:
+            raise ConfigError(
+                f"data.reweight.match_to '{options.match_to}' is not one of the classes "
+                f"{sample.class_names}"
+            )
+        match_to = sample.class_names.index(options.match_to)
+    rule = fit_flatten(
+        sample.weight_variable[train_idx],
+        sample.labels[train_idx],
+        options.bins,
+        match_to=match_to,
+        normalize=options.normalize,
+        n_classes=len(sample.class_names),
+        column=options.column,
+    )
+    return rule.weights(sample.weight_variable, sample.labels)

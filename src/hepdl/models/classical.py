@@ -1,0 +1,130 @@
+"""Classical baselines on flat high-level features (N, F): scikit-learn estimators.
+
+A separate registry from the neural ``MODELS``: these are not ``nn.Module``s and are fitted
+by ``hepdl.train.classical``, not by Lightning. Each factory maps hepdl's keyword options
+onto the estimator's own; ``random_state`` is derived from the experiment seed, never set
+in a config, so the same config gives the same fit.
+
+- ``logistic_regression``: p(signal | x) = sigma(w . x + b), sigma(z) = 1 / (1 + e^-z),
+  fitted by minimising the binary cross-entropy plus the L2 penalty |w|^2 / (2 C).
+- ``svm``: an ``SVC`` whose decision f(x) = sum_i a_i y_i K(x_i, x) + b is mapped to a
+  probability by Platt scaling, p = 1 / (1 + exp(A f + B)), with A, B fitted on 5-fold
+  cross-validated decisions (``CalibratedClassifierCV(SVC(), method="sigmoid",
+  ensemble=False)``, what scikit-learn 1.9 recommends over the deprecated
+  ``SVC(probability=True)``). The folds are not shuffled, so the fit is deterministic.
+  Fitting costs O(N^2) to O(N^3) in the training rows: keep it to tens of thousands of jets.
+- ``random_forest``: the average of ``n_estimators`` decorrelated trees, each grown on a
+  bootstrap sample with a random feature subset per split.
+- ``bdt``: gradient-boosted decision trees (``HistGradientBoostingClassifier``, the
+  lectures' BDT): F_m(x) = F_{m-1}(x) + eta h_m(x), each tree h_m fitted to the gradient of
+  the log loss, p = sigma(F_M(x)). No internal early stopping: the fit uses only the
+  training split, so validation stays an independent check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from hepdl._registry import Registry
+from hepdl.errors import ConfigError
+
+CLASSICAL_MODELS: Registry[Any] = Registry("classical model")
+register_classical = CLASSICAL_MODELS.register
+
+# Filled in by hepdl (from the experiment seed), never by the user.
+DERIVED_OPTIONS = frozenset({"random_state"})
+
+
+@register_classical("logistic_regression")
+def logistic_regression(*, C: float = 1.0, max_iter: int = 1000, random_state: int = 0) -> Any:
+    """L2-regularised logistic regression (lbfgs); ``C`` is the inverse penalty strength."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
+
+
+@register_classical("svm")
+def svm(
+    *,
+    C: float = 1.0,
+    kernel: Literal["linear", "poly", "rbf", "sigmoid"] = "rbf",
+    gamma: float | Literal["scale", "auto"] = "scale",
+    random_state: int = 0,
+) -> Any:
+    """Support vector classifier with Platt-scaled probabilities (see the module doc)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    svc = SVC(C=C, kernel=kernel, gamma=gamma, random_state=random_state)
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=5, ensemble=False)
+
+
+@register_classical("random_forest")
+def random_forest(
+    *,
+    n_estimators: int = 200,
+    max_depth: int | None = None,
+    min_samples_leaf: int = 1,
+    random_state: int = 0,
+) -> Any:
+    """Random forest; ``n_jobs=1`` so that fits are reproducible and share the machine."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        n_estimators=n_estimators,
+        max_depth=max_depth,
+        min_samples_leaf=min_samples_leaf,
+        n_jobs=1,
+        random_state=random_state,
+    )
+
+
+@register_classical("bdt")
+def bdt(
+    *,
+    max_iter: int = 200,
+    learning_rate: float = 0.1,
+    max_depth: int | None = None,
+    max_leaf_nodes: int | None = 31,
+    l2_regularization: float = 0.0,
+    random_state: int = 0,
+) -> Any:
+    """Histogram gradient-boosted trees: ``max_iter`` trees, shrinkage ``learning_rate``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=max_iter,
+        learning_rate=learning_rate,
+        max_depth=max_depth,
+        max_leaf_nodes=max_leaf_nodes,
+        l2_regularization=l2_regularization,
+        early_stopping=False,
+        random_state=random_state,
+    )
+
+
+def is_classical(name: str) -> bool:
+    """Whether ``name`` is a classical baseline (not a neural model)."""
+    return name in CLASSICAL_MODELS.names()
+
+
+def list_classical_models() -> list[str]:
+    return CLASSICAL_MODELS.names()
+
+
+def check_classical_options(name: str, options: Iterable[str], *, where: str = "model") -> None:
+    """ConfigError for an unknown name or option, or for an option hepdl derives itself."""
+    options = list(options)
+    CLASSICAL_MODELS.check_options(name, options, where=where, derived=DERIVED_OPTIONS)
+    for key in DERIVED_OPTIONS.intersection(options):
+        raise ConfigError(
+            f"{where}.{key} is set from the experiment seed; remove it from the config"
+        )
+
+
+def create_classical(name: str, *, seed: int, **options: Any) -> Any:
+    """An unfitted scikit-learn estimator, seeded by ``seed``; bad options raise ConfigError."""
+    check_classical_options(name, options)
+    # scikit-learn takes seeds in [0, 2^32); any experiment seed maps into that range.
+    return CLASSICAL_MODELS.factory(name)(**options, random_state=seed % 2**32)

@@ -1,0 +1,238 @@
+"""Classical baselines end to end: config -> data -> scikit-learn fit -> run directory.
+
+The data path is the neural one (``train_experiment``): the same ``load_sample``, the same
+stratified ``split_indices`` with the same seed, the same ``Standardizer`` fitted on the
+training split only; and the same ``write_evaluation`` metrics and plots on the test split.
+So a BDT and a DNN trained from configs that differ only in ``model`` see identical rows.
+
+The fitted estimator is saved with skops (``model.skops``), not pickle: loading audits
+every type in the file and refuses any outside scikit-learn's plain estimators and the
+few tree/calibration types each baseline is known to contain (DESIGN: never unpickle a
+file a user was handed).
+
+run_dir/
+  config.yaml, preprocessing.json    as for a neural run
+  model.skops                        the fitted estimator
+  history.json, metrics.json, *.png  loss/accuracy per boosting stage (one point otherwise)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepdl.config import ExperimentConfig, save_config
+from hepdl.errors import ConfigError, DataError
+from hepdl.train.run import TrainResult
+
+MODEL_FILE = "model.skops"
+
+# Types beyond skops' default trust (numpy, plain sklearn estimators) that each baseline's
+# fitted estimator holds; a file holding anything else is refused on load.
+_TRUSTED_TYPES: dict[str, list[str]] = {
+    "logistic_regression": [],
+    "svm": [
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+    ],
+    "random_forest": ["sklearn.tree._tree.Tree"],
+    "bdt": ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"],
+}
+
+
+def train_classical(config: ExperimentConfig, *, run_dir: Path | None = None) -> TrainResult:
+    """Fit the classical baseline ``config.model`` on the training split; evaluate on test.
+
+    ``task`` (loss, optimiser) and ``trainer`` (epochs, devices) do not apply to a
+    scikit-learn fit; only ``trainer.output_dir`` is used.
+    """
+    from hepdl.data.scaling import Standardizer
+    from hepdl.data.splits import split_indices
+    from hepdl.data.validation import check_finite
+    from hepdl.models.classical import create_classical
+    from hepdl.train.artifacts import Preprocessing, write_json
+    from hepdl.train.evaluate import write_evaluation
+    from hepdl.train.inputs import load_sample, signal_index
+    from hepdl.train.run import new_run_dir
+
+    name = config.model.name
+    estimator = create_classical(name, seed=config.seed, **config.model.options())
+    sample = load_sample(config.data)
+    signal = signal_index(config.data, sample.class_names)
+    features = _flat_features(sample.inputs, name, config.data.representation.name)  # (N, F)
+    check_finite(features, feature_names=sample.feature_names, source=sample.source)
+    split = config.data.split
+    train_idx, val_idx, test_idx = split_indices(
+        len(sample.labels),
+        fractions=(split.train, split.val, split.test),
+        seed=split.seed,
+        stratify=sample.labels,
+    )
+    scaler = None
+    if config.data.standardize:  # fitted on the training split only, as for the networks
+        scaler = Standardizer().fit(features[train_idx], feature_names=sample.feature_names)
+        features = scaler.transform(features).astype(np.float32)
+
+    labels = sample.labels
+    estimator.fit(features[train_idx], labels[train_idx])
+    n_classes = len(sample.class_names)
+    _check_classes(estimator, n_classes, source=sample.source)
+    history = _history(
+        estimator,
+        train=(features[train_idx], labels[train_idx]),
+        val=(features[val_idx], labels[val_idx]),
+        n_classes=n_classes,
+    )
+
+    run_dir = Path(run_dir) if run_dir else new_run_dir(config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, run_dir / "config.yaml")
+    _save_estimator(estimator, run_dir / MODEL_FILE)
+    preprocessing = Preprocessing(
+        representation=sample.representation,
+        feature_names=sample.feature_names,
+        class_names=sample.class_names,
+        signal_class=signal,
+        standardizer=scaler.to_dict() if scaler else None,
+    )
+    write_json(run_dir / "preprocessing.json", preprocessing.to_dict())
+    write_json(run_dir / "history.json", history)
+
+    def scores(idx: np.ndarray) -> np.ndarray:
+        return classical_scores(estimator, features[idx], signal_class=signal)
+
+    metrics = write_evaluation(
+        run_dir,
+        labels=labels[test_idx],
+        scores=scores(test_idx),
+        signal_class=signal,
+        class_names=sample.class_names,
+        signal_efficiencies=config.evaluate.signal_efficiencies,
+        plots=config.evaluate.plots,
+        train=(labels[train_idx], scores(train_idx)),
+        history=history,
+        extra={
+            "data": sample.source,
+            "n_train": len(train_idx),
+            "n_val": len(val_idx),
+            "n_test": len(test_idx),
+            # Boosting stages for the BDT, one fit otherwise; the score is the last val_loss.
+            "epochs": len(history["val_loss"]),
+            "best_epoch_score": history["val_loss"][-1],
+        },
+    )
+    return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
+
+
+def classical_scores(estimator: Any, features: np.ndarray, *, signal_class: int) -> np.ndarray:
+    """Discriminant (N,): P(signal | x) of a fitted estimator on features (N, F)."""
+    return np.asarray(estimator.predict_proba(features), dtype=np.float64)[:, signal_class]
+
+
+def is_classical_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a classical baseline (``model.skops``) rather than a network."""
+    return (Path(run_dir) / MODEL_FILE).is_file()
+
+
+def load_classical(run_dir: Path) -> tuple[ExperimentConfig, Any, Any]:
+    """The config, the fitted estimator and the ``Preprocessing`` of a classical run."""
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    from hepdl.models.classical import check_classical_options
+    from hepdl.train.artifacts import Preprocessing
+
+    run_dir = Path(run_dir)
+    for name in ("config.yaml", "preprocessing.json", MODEL_FILE):
+        if not (run_dir / name).is_file():
+            raise ConfigError(f"{run_dir}: not a finished hepdl classical run ({name} is missing)")
+    config = _saved_config(run_dir / "config.yaml")
+    name = config.model.name
+    check_classical_options(name, config.model.options())
+    path = run_dir / MODEL_FILE
+    try:
+        estimator = sio.load(path, trusted=_TRUSTED_TYPES[name])
+    except UntrustedTypesFoundException as err:
+        raise DataError(
+            f"{path}: refusing to load: it holds types a fitted '{name}' does not contain "
+            f"({err}); expected only scikit-learn estimators and {_TRUSTED_TYPES[name]}"
+        ) from None
+    except Exception as err:  # a truncated or foreign file: skops raises many kinds
+        raise DataError(f"{path}: not a readable skops model file ({err})") from None
+    prep = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
+    return config, estimator, prep
+
+
+def _saved_config(path: Path) -> ExperimentConfig:
+    """The run's resolved config. Validated here rather than by ``load_config``, whose
+    model-option check knows only the neural registry."""
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        return ExperimentConfig.model_validate(yaml.safe_load(path.read_text()))
+    except (ValidationError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: not a valid hepdl run config ({err})") from None
+
+
+def _save_estimator(estimator: Any, path: Path) -> None:
+    """skops file written to a temporary name and renamed when complete."""
+    import skops.io as sio
+
+    tmp = path.with_name(path.name + ".tmp")
+    sio.dump(estimator, tmp)
+    os.replace(tmp, path)
+
+
+def _flat_features(inputs: dict[str, np.ndarray], model: str, representation: str) -> np.ndarray:
+    features = inputs.get("features")
+    if set(inputs) != {"features"} or features is None or features.ndim != 2:
+        shapes = {key: tuple(values.shape) for key, values in inputs.items()}
+        raise ConfigError(
+            f"model '{model}' is a classical baseline on flat features (N, F), but "
+            f"data.representation '{representation}' gives {shapes}; use substructure or columns"
+        )
+    return features
+
+
+def _check_classes(estimator: Any, n_classes: int, *, source: str) -> None:
+    # predict_proba's columns follow estimator.classes_; signal_class indexes class order.
+    seen = [int(c) for c in estimator.classes_]
+    if seen != list(range(n_classes)):
+        raise DataError(
+            f"{source}: the training split holds classes {seen}, expected all of "
+            f"{list(range(n_classes))}; give more jets of each class"
+        )
+
+
+def _history(
+    estimator: Any,
+    *,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    n_classes: int,
+) -> dict[str, list[float]]:
+    """train/val loss (cross-entropy, -mean log p(true class)) and accuracy (argmax) per
+    boosting stage for staged estimators (the BDT), a single point otherwise."""
+    from sklearn.metrics import log_loss
+
+    history: dict[str, list[float]] = {}
+    for stage, (x, y) in (("train", train), ("val", val)):
+        for prob in _staged_probabilities(estimator, x):  # (N, K) per stage
+            loss = log_loss(y, prob, labels=list(range(n_classes)))
+            history.setdefault(f"{stage}_loss", []).append(float(loss))
+            accuracy = float(np.mean(prob.argmax(axis=1) == y))
+            history.setdefault(f"{stage}_accuracy", []).append(accuracy)
+    return history
+
+
+def _staged_probabilities(estimator: Any, x: np.ndarray) -> Iterator[np.ndarray]:
+    if hasattr(estimator, "staged_predict_proba"):
+        yield from estimator.staged_predict_proba(x)
+    else:
+        yield estimator.predict_proba(x)
