@@ -26,6 +26,13 @@ def test_shipped_config_loads_with_override():
     assert config.data.generate.jets_per_class == 20000
 
 
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_loads(path):
+    """Every key and every model and representation option of each config is valid."""
+    config = load_config(path)
+    assert config.name == path.stem
+
+
 def test_typo_names_key_path_and_closest(tmp_path):
     path = write(tmp_path, {**MINIMAL, "trainer": {"max_epoch": 3}})
     with pytest.raises(ConfigError) as err:

@@ -238,15 +238,19 @@ def _explain(error: ValidationError, source: str) -> ConfigError:
 def _check_registered_options(config: ExperimentConfig, source: str) -> None:
     from hepdl.data import representations
     from hepdl.models._registry import MODELS, _load_all
+    from hepdl.models.classical import check_classical_options, is_classical
 
     _load_all()
     derived = {"in_features"}  # set from the data by the trainer
     try:
-        MODELS.check_options(
-            config.model.name, config.model.options(), where="model", derived=derived
-        )
-        for key in derived & set(config.model.options()):
-            raise ConfigError(f"model.{key} is set from the data; remove it from the config")
+        if is_classical(config.model.name):
+            check_classical_options(config.model.name, config.model.options())
+        else:
+            MODELS.check_options(
+                config.model.name, config.model.options(), where="model", derived=derived
+            )
+            for key in derived & set(config.model.options()):
+                raise ConfigError(f"model.{key} is set from the data; remove it from the config")
         representations.REPRESENTATIONS.check_options(
             config.data.representation.name,
             config.data.representation.options(),

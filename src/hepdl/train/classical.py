@@ -45,11 +45,14 @@ _TRUSTED_TYPES: dict[str, list[str]] = {
 }
 
 
-def train_classical(config: ExperimentConfig, *, run_dir: Path | None = None) -> TrainResult:
+def train_classical(
+    config: ExperimentConfig, *, run_dir: Path | None = None, progress: Any = None
+) -> TrainResult:
     """Fit the classical baseline ``config.model`` on the training split; evaluate on test.
 
     ``task`` (loss, optimiser) and ``trainer`` (epochs, devices) do not apply to a
-    scikit-learn fit; only ``trainer.output_dir`` is used.
+    scikit-learn fit; only ``trainer.output_dir`` is used. ``progress`` reports generation,
+    as in ``train_experiment``.
     """
     from hepdl.data.scaling import Standardizer
     from hepdl.data.splits import split_indices
@@ -62,7 +65,7 @@ def train_classical(config: ExperimentConfig, *, run_dir: Path | None = None) ->
 
     name = config.model.name
     estimator = create_classical(name, seed=config.seed, **config.model.options())
-    sample = load_sample(config.data)
+    sample = load_sample(config.data, progress=progress)
     signal = signal_index(config.data, sample.class_names)
     features = _flat_features(sample.inputs, name, config.data.representation.name)  # (N, F)
     check_finite(features, feature_names=sample.feature_names, source=sample.source)

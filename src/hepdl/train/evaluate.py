@@ -93,7 +93,10 @@ def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None =
     from hepdl.train.inputs import load_sample
 
     run_dir = Path(run_dir)
-    config, model, prep = load_trained(run_dir)
+    from hepdl.train.classical import classical_scores, is_classical_run, load_classical
+
+    classical = is_classical_run(run_dir)
+    config, model, prep = load_classical(run_dir) if classical else load_trained(run_dir)
     files = [str(Path(f).resolve()) for f in data_files]
     data = config.data.model_copy(update={"classes": prep.class_names})
     # The representation saved at training, never the config's: same inputs, same meaning.
@@ -108,8 +111,11 @@ def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None =
     inputs = dict(sample.inputs)
     if prep.standardizer is not None:
         inputs["features"] = Standardizer.from_dict(prep.standardizer).transform(inputs["features"])
-    inputs = model_inputs(model, inputs)
-    scores = signal_scores(predict_probabilities(model, inputs), signal_class=prep.signal_class)
+    if classical:  # a scikit-learn baseline on flat features (N, F)
+        scores = classical_scores(model, inputs["features"], signal_class=prep.signal_class)
+    else:
+        inputs = model_inputs(model, inputs)
+        scores = signal_scores(predict_probabilities(model, inputs), signal_class=prep.signal_class)
     out_dir = out_dir or run_dir / "evaluations" / Path(files[0]).stem
     return write_evaluation(
         out_dir,

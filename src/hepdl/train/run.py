@@ -35,6 +35,12 @@ def train_experiment(
     config: ExperimentConfig, *, run_dir: Path | None = None, progress: Any = None
 ) -> TrainResult:
     """Train and evaluate ``config``; returns the run directory, test metrics and history."""
+    from hepdl.models.classical import is_classical
+
+    if is_classical(config.model.name):  # scikit-learn baselines: no Lightning
+        from hepdl.train.classical import train_classical
+
+        return train_classical(config, run_dir=run_dir, progress=progress)
     import lightning as L
     import torch
 
