@@ -109,6 +109,19 @@ class ReweightConfig(_Section):
     normalize: Literal["count", "balanced"] = "count"
 
 
+class StreamingConfig(_Section):
+    """Stream ``data.files`` chunk by chunk instead of loading them (files larger than
+    memory). Validation and test rows come from ``val_files`` and ``test_files``."""
+
+    val_files: list[str]
+    test_files: list[str]
+    chunk_rows: int = Field(4096, ge=1)
+    buffer_chunks: int = Field(4, ge=1)  # rows shuffled together: chunk_rows x buffer_chunks
+    workers: int = Field(0, ge=0)  # DataLoader worker processes
+    cache: bool = True  # computed representations kept on disk for the next epoch and run
+    fit_rows: int = Field(50_000, ge=1)  # first training rows fitting standardize/reweight
+
+
 class DataConfig(_Section):
     """Where the jets come from (exactly one of files, class_files, generate) and how to
     turn them into network inputs."""
@@ -130,6 +143,7 @@ class DataConfig(_Section):
     split: SplitConfig = Field(default_factory=SplitConfig)
     standardize: bool = True
     reweight: ReweightConfig | None = None
+    streaming: StreamingConfig | None = None
     batch_size: int = Field(256, ge=1)
 
     @model_validator(mode="after")
@@ -140,6 +154,12 @@ class DataConfig(_Section):
                 "give exactly one source of jets: data.files (labels from a column), "
                 f"data.class_files (one file per class) or data.generate; got {given or 'none'}"
             )
+        if self.streaming is not None and not self.files:
+            raise ValueError(
+                "data.streaming streams data.files (the training rows); give data.files"
+            )
+        if self.streaming is not None and self.columns:
+            raise ValueError("data.streaming reads the files' own column names: drop data.columns")
         if self.columns and self.preset not in (None, "auto"):
             raise ValueError(
                 f"data.columns and data.preset '{self.preset}' both rename the file's columns; "

@@ -56,6 +56,15 @@ def train_experiment(
     from hepdl.train.trainer import build_trainer
 
     L.seed_everything(config.seed, workers=True, verbose=False)
+    if config.data.streaming is not None:  # files larger than memory
+        from hepdl.train.streamed import train_streaming
+
+        run_dir = Path(run_dir) if run_dir else new_run_dir(config)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir, metrics, history = train_streaming(
+            config, run_dir=run_dir, signal_index=signal_index
+        )
+        return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
     sample = load_sample(config.data, progress=progress)
     signal = signal_index(config.data, sample.class_names)
     split = config.data.split
