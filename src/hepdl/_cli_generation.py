@@ -10,12 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from hepdl._cli_common import fail
 from hepdl.errors import HepdlError
-
-
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def generation_progress(unit: str = "jets") -> tuple[Any, Any]:
@@ -126,7 +122,7 @@ def generate(
                 progress=update,
             )
     except HepdlError as err:
-        _fail(err)
+        fail(err)
     if outcome.path is None:
         typer.echo(
             f"shard {shard} of {num_shards}: {outcome.generated} chunks generated, "
@@ -150,7 +146,7 @@ def _validate(path: Path, out: Path) -> None:
     try:
         results = run(path, out)
     except HepdlError as err:
-        _fail(err)
+        fail(err)
     table = Table(title=f"physics checks of {path.name}")
     for column in ("check", "measured", "expected", "pass"):
         table.add_column(column)
@@ -182,7 +178,7 @@ def merge(
     try:
         path = run(out, overwrite=overwrite)
     except HepdlError as err:
-        _fail(err)
+        fail(err)
     typer.echo(f"wrote {path}")
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from hepdl._cli_common import fail
 from hepdl._cli_generation import generation_progress
 from hepdl._cli_generation import register as register_generation_commands
 from hepdl.errors import HepdlError
@@ -25,11 +26,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(scratch_app, name="scratch")
-
-
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def _print_metrics(metrics: dict, run_dir: Path) -> None:
@@ -92,7 +88,7 @@ def demo(
     try:
         _train_and_report(demo_config(data=data, jets_per_class=jets, output_dir=out))
     except HepdlError as err:
-        _fail(err)
+        fail(err)
     typer.echo(f"demo wall time: {time.perf_counter() - start:.1f} s")
 
 
@@ -110,7 +106,7 @@ def train(
     try:
         _train_and_report(load_config(config, overrides=set_ or []))
     except HepdlError as err:
-        _fail(err)
+        fail(err)
 
 
 @app.command()
@@ -125,7 +121,7 @@ def evaluate(
     try:
         metrics = evaluate_run(run_dir, data, out_dir=out)
     except HepdlError as err:
-        _fail(err)
+        fail(err)
     _print_metrics(metrics, run_dir)
 
 

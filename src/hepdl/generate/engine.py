@@ -190,8 +190,9 @@ def generate(
         _parts.remove_parts(out)
     _parts.prepare(out, plan)
     selected = plan.tasks if shard is None else plan.shard_tasks(shard, num_shards)
-    todo = [t for t in selected if not _parts.is_done(out, plan, t)]
-    done = [t for t in plan.tasks if t not in todo and _parts.is_done(out, plan, t)]
+    finished = {t.key for t in plan.tasks if _parts.is_done(out, plan, t)}  # one look each
+    todo = [t for t in selected if t.key not in finished]
+    done = [t for t in plan.tasks if t.key in finished]
     tally = _Tally(plan, done, progress)
     if jobs == 1 or len(todo) <= 1:
         for task in todo:

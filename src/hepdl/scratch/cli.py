@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from hepdl._cli_common import fail
 from hepdl.errors import HepdlError
 
 app = typer.Typer(
@@ -24,11 +25,6 @@ app = typer.Typer(
 
 OutDir = Annotated[Path, typer.Option("--out", help="Folder for the plot (created if needed).")]
 Seed = Annotated[int, typer.Option(help="Random seed: same seed, same numbers.")]
-
-
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def _wrote(path: Path) -> None:
@@ -73,7 +69,7 @@ def linear_regression(
             typer.echo(f"{name + ' GD:':<16} w = {w:.5f}, b = {b:.5f}, C = {cost:.6f}")
         _wrote(plot_linear_regression(result, out / "linear_regression.png"))
     except HepdlError as err:
-        _fail(err)
+        fail(err)
 
 
 @app.command("logistic-regression")
@@ -93,7 +89,7 @@ def logistic_regression(
         typer.echo(f"training accuracy {result.accuracy:.4f}, cost {result.history.loss[-1]:.5f}")
         _wrote(plot_logistic_regression(result, out / "logistic_regression.png"))
     except HepdlError as err:
-        _fail(err)
+        fail(err)
 
 
 @app.command()
@@ -114,7 +110,7 @@ def approximation(
         typer.echo("  " + " ".join(f"{k:.3f}" for k in inside))
         _wrote(plot_approximation(result, out / "approximation.png"))
     except HepdlError as err:
-        _fail(err)
+        fail(err)
 
 
 @app.command("vanishing-gradients")
@@ -137,7 +133,7 @@ def vanishing_gradients(
             typer.echo(f"{plain:<24} ||dC/db^1|| / ||dC/db^{depth}|| = {result.ratio(label):.3g}")
         _wrote(plot_vanishing_gradients(result, out / "vanishing_gradients.png"))
     except HepdlError as err:
-        _fail(err)
+        fail(err)
 
 
 @app.command("phase-diagram")
@@ -166,7 +162,7 @@ def phase_diagram(
         typer.echo(f"phase (chi_1 > 1 or < 1) as mean-field theory in {agree:.0%} of the grid")
         _wrote(plot_phase_diagram(result, out / "phase_diagram.png"))
     except HepdlError as err:
-        _fail(err)
+        fail(err)
 
 
 @app.command()
@@ -193,4 +189,4 @@ def digits(
         typer.echo(f"finite differences vs backprop: relative error {result.fd_relative_error:.1e}")
         _wrote(plot_digits(result, out / "digits.png"))
     except HepdlError as err:
-        _fail(err)
+        fail(err)
