@@ -51,7 +51,7 @@ from torch import nn
 from hepdl.config import TrainerConfig
 from hepdl.models import create_model
 from hepdl.tasks import ClassificationTask
-from hepdl.train.loaders import tensor_loader
+from hepdl.train.loaders import epoch_seed, tensor_loader
 from hepdl.train.trainer import build_trainer
 
 LR = 1e-3
@@ -105,12 +105,14 @@ def plain_pytorch(
 ) -> Run:
     """The loop a physicist would write by hand."""
     opt = torch.optim.Adam(model.parameters(), lr=LR)
-    generator = torch.Generator().manual_seed(0)
     times, steps = [], 0
     model.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         start = clock()
-        order = torch.randperm(len(x), generator=generator)
+        # The same order as hepdl's loader: seed 0, a fresh permutation per epoch.
+        order = torch.randperm(
+            len(x), generator=torch.Generator().manual_seed(epoch_seed(0, epoch))
+        )
         for i in range(0, len(x), batch_size):
             idx = order[i : i + batch_size]
             opt.zero_grad()

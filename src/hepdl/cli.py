@@ -13,8 +13,11 @@ from typing import Annotated
 import typer
 
 from hepdl._cli_common import fail
+from hepdl._cli_compare import register as register_compare_commands
 from hepdl._cli_generation import generation_progress
 from hepdl._cli_generation import register as register_generation_commands
+from hepdl._cli_optim import register as register_optim_commands
+from hepdl._cli_scan import register as register_scan_commands
 from hepdl.errors import HepdlError
 from hepdl.scratch.cli import app as scratch_app
 
@@ -53,7 +56,7 @@ def _print_metrics(metrics: dict, run_dir: Path) -> None:
     console.print(f"run directory: {run_dir}")
 
 
-def _train_and_report(config) -> None:
+def _train_and_report(config, *, resume: Path | None = None) -> None:
     import logging
 
     from hepdl.train.inputs import generated_sample
@@ -69,7 +72,7 @@ def _train_and_report(config) -> None:
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banner lines
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")  # Lightning's own
-    result = train_experiment(config)
+    result = train_experiment(config, resume=resume)
     _print_metrics(result.metrics, result.run_dir)
 
 
@@ -99,12 +102,19 @@ def train(
         list[str] | None,
         typer.Option("--set", help="Override a key, e.g. --set trainer.max_epochs=5 (repeatable)."),
     ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Continue this run directory from its last checkpoint (same config and --set).",
+        ),
+    ] = None,
 ) -> None:
     """Train the experiment described by CONFIG; writes a run directory."""
     from hepdl.config import load_config
 
     try:
-        _train_and_report(load_config(config, overrides=set_ or []))
+        _train_and_report(load_config(config, overrides=set_ or []), resume=resume)
     except HepdlError as err:
         fail(err)
 
@@ -126,6 +136,9 @@ def evaluate(
 
 
 register_generation_commands(app)
+register_optim_commands(app)
+register_scan_commands(app)
+register_compare_commands(app)
 
 
 def main() -> None:

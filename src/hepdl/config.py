@@ -129,13 +129,13 @@ class DataConfig(_Section):
     files: list[str] = Field(default_factory=list)
     class_files: dict[str, list[str]] = Field(default_factory=dict)
     generate: GenerateSource | None = None
-    format: Literal["auto", "parquet", "csv", "hdf5", "root"] = "auto"
+    format: Literal["auto", "parquet", "csv", "hdf5", "root", "npz"] = "auto"
     tree: str | None = None
     key: str | None = None
     # {JetClass name: column of the file}, e.g. {jet_pt: FatJet_pt}; or a known layout
     # (auto: applied only when a file's columns match one exactly; null: the file's names).
     columns: dict[str, str] | None = None
-    preset: Literal["auto", "top-landscape", "jetclass"] | None = "auto"
+    preset: Literal["auto", "top-landscape", "jetclass", "energyflow-qg"] | None = "auto"
     label_column: str = "label"
     classes: list[str] | None = None
     signal_class: str | None = None
@@ -144,7 +144,45 @@ class DataConfig(_Section):
     standardize: bool = True
     reweight: ReweightConfig | None = None
     streaming: StreamingConfig | None = None
-    batch_size: int = Field(256, ge=1)
+    # rows per batch, or a percentage of the training rows used: "1%" (at least one row)
+    batch_size: int | str = 256
+    # only this many training rows: a seeded, class-stratified subset of the training
+    # split, so validation and test stay the same across sizes (learning curves); null: all
+    train_size: int | None = Field(None, ge=1)
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _rows_or_percent(cls, value: Any) -> int | str:
+        import re
+
+        if isinstance(value, str) and re.fullmatch(r"\s*(\d+\.?\d*|\.\d+)\s*%\s*", value):
+            if not 0 < float(value.strip().rstrip("%")) <= 100:
+                raise ValueError("a percentage batch size must be in (0%, 100%]")
+            return value.replace(" ", "")
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        raise ValueError(
+            "expected a number of rows >= 1 or a percentage of the training rows, '1%'"
+        )
+
+    def batch_rows(self, train_rows: int) -> int:
+        """Rows per batch for ``train_rows`` training rows: ``batch_size``, or its
+        percentage p of them, max(1, round(p / 100 * train_rows))."""
+        if isinstance(self.batch_size, int):
+            return self.batch_size
+        percent = float(self.batch_size.rstrip("%"))
+        return max(1, int(percent / 100 * train_rows + 0.5))
+
+    @model_validator(mode="after")
+    def _streaming_counts_no_rows(self) -> DataConfig:
+        if self.streaming is not None and (
+            self.train_size is not None or isinstance(self.batch_size, str)
+        ):
+            raise ValueError(
+                "data.streaming never holds the training rows, so it cannot take data.train_size "
+                "or a percentage data.batch_size; give a number of rows per batch"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -172,21 +210,89 @@ class ModelConfig(_NamedFactory):
     name: str = "mlp"
 
 
+# The metrics ClassificationTask logs per epoch (hepdl.tasks._epoch_metrics.logged_names);
+# a rejection's efficiency must also be in evaluate.signal_efficiencies, checked at fit start.
+_EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "val_auc")
+_REJECTION_PREFIX = "val_rejection_at_eps_s_"
+
+
+def _logged_metric(value: str) -> str:
+    """``value`` if the task logs a metric of that name, else a did-you-mean error."""
+    if value in _EPOCH_METRICS:
+        return value
+    if value.startswith(_REJECTION_PREFIX):
+        try:
+            float(value.removeprefix(_REJECTION_PREFIX))
+            return value
+        except ValueError:
+            pass
+    valid = [*_EPOCH_METRICS, f"{_REJECTION_PREFIX}<eps>"]
+    raise ValueError(
+        f"'{value}' is never logged{did_you_mean(value, valid)}; logged metrics: "
+        f"{', '.join(valid)} (eps one of evaluate.signal_efficiencies, e.g. 0.3)"
+    )
+
+
+class ScheduleConfig(_Section):
+    """Learning-rate schedule (hepdl.tasks._optim): ``name`` and its options, and/or a
+    linear warm-up over ``warmup_epochs`` or ``warmup_steps`` from ``warmup_start_factor``."""
+
+    name: Literal["step", "exponential", "cosine", "one-cycle", "plateau"] | None = None
+    step_size: int | None = Field(None, ge=1)  # step: epochs between decays
+    gamma: float | None = Field(None, gt=0)  # step (default 0.1), exponential: decay per epoch
+    min_lr: float | None = Field(None, ge=0)  # cosine: the lr at trainer.max_epochs (default 0)
+    max_lr: float | None = Field(None, gt=0)  # one-cycle: the peak (default task.lr)
+    pct_start: float | None = Field(None, gt=0, lt=1)  # one-cycle: rising share (default 0.3)
+    factor: float | None = Field(None, gt=0, lt=1)  # plateau: lr multiplier (default 0.1)
+    patience: int | None = Field(None, ge=0)  # plateau: epochs without gain (default 10)
+    monitor: str | None = None  # plateau: metric (default val_loss)
+    mode: Literal["min", "max"] | None = None  # plateau: default min for *loss, else max
+    warmup_epochs: int | None = Field(None, ge=1)
+    warmup_steps: int | None = Field(None, ge=1)
+    warmup_start_factor: float | None = Field(None, gt=0, le=1)  # default 0.01
+
+    @field_validator("monitor")
+    @classmethod
+    def _known_monitor(cls, value: str | None) -> str | None:
+        return None if value is None else _logged_metric(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScheduleConfig:
+        from hepdl.tasks._optim import check_schedule  # torch: only when a schedule is given
+
+        check_schedule(self.model_dump())
+        return self
+
+
 class TaskConfig(_Section):
     kind: Literal["classify"] = "classify"
     loss: Literal["bce", "cce", "mse"] = "bce"
-    optimizer: Literal["sgd", "adam"] = "adam"
+    optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     lr: float = Field(1e-3, gt=0)
-    momentum: float = Field(0.0, ge=0, lt=1)
-    nesterov: bool = False
-    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.0, ge=0, lt=1)  # sgd, rmsprop
+    nesterov: bool = False  # sgd
+    weight_decay: float = Field(0.0, ge=0)  # L2 penalty; decoupled for adamw
+    schedule: ScheduleConfig | None = None
+    gradient_clip: float | None = Field(None, gt=0)  # null: off
+    gradient_clip_algorithm: Literal["norm", "value"] = "norm"
 
 
 class EarlyStoppingConfig(_Section):
-    monitor: str = "val_loss"
-    mode: Literal["min", "max"] = "min"
+    monitor: str = "val_loss"  # also picks the best checkpoint
+    mode: Literal["min", "max"] | None = None  # default: min for *loss, max otherwise
     patience: int = Field(5, ge=1)
     min_delta: float = Field(0.0, ge=0)
+
+    @field_validator("monitor")
+    @classmethod
+    def _known_monitor(cls, value: str) -> str:
+        return _logged_metric(value)
+
+    @model_validator(mode="after")
+    def _default_mode(self) -> EarlyStoppingConfig:
+        if self.mode is None:
+            self.mode = "min" if self.monitor.endswith("loss") else "max"
+        return self
 
 
 class TrainerConfig(_Section):
@@ -194,6 +300,10 @@ class TrainerConfig(_Section):
     early_stopping: EarlyStoppingConfig | None = Field(default_factory=EarlyStoppingConfig)
     accelerator: str = "auto"
     devices: int | str = "auto"
+    # Lightning's strategy name (auto, ddp, ddp_spawn, fsdp, ...) and the number of machines;
+    # processes per machine = devices (docs/distributed.md).
+    strategy: str = "auto"
+    num_nodes: int = Field(1, ge=1)
     precision: str = "32-true"
     deterministic: bool = True
     progress_bar: bool = True
@@ -276,6 +386,14 @@ def _check_registered_options(config: ExperimentConfig, source: str) -> None:
             config.data.representation.options(),
             where="data.representation",
         )
+        if not is_classical(config.model.name):
+            from hepdl.train._compatibility import check_model_fits_representation
+
+            check_model_fits_representation(
+                config.model.name,
+                config.data.representation.name,
+                config.data.representation.options(),
+            )
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
 

@@ -73,7 +73,9 @@ def naive_elman(x: torch.Tensor, rnn: nn.RNN, suffix: str) -> torch.Tensor:
 
 def test_bidirectional_rnn_matches_a_loop_over_particles():
     torch.manual_seed(2)
-    net = create_model("rnn", in_features=3, hidden_size=5, bidirectional=True, hidden=[])
+    net = create_model(
+        "rnn", in_features=3, hidden_size=5, bidirectional=True, hidden=[], input_norm=False
+    )
     lengths = [6, 2, 4]
     x, mask = padded_jets(lengths, 6)
     expected = []
@@ -84,13 +86,61 @@ def test_bidirectional_rnn_matches_a_loop_over_particles():
     torch.testing.assert_close(net(x, mask), torch.cat(expected))
 
 
+def test_input_norm_standardises_over_real_particles_only():
+    """Training mode: (x - mean) / sqrt(var + eps) per feature, mean and biased var over
+    the real particles alone (loop below); padded slots are 0 and the garbage in them, of
+    scale 100, does not enter; the running mean moves 10% of the way to the batch mean."""
+    net = create_model("lstm", in_features=3, hidden_size=4)
+    lengths = [3, 1, 5]
+    x, mask = padded_jets(lengths, 6)
+    x = 50.0 + 20.0 * x  # GeV-like scale
+    real = torch.stack([x[i, t] for i, n in enumerate(lengths) for t in range(n)])  # (9, 3)
+    mean = real.sum(0) / len(real)
+    var = ((real - mean) ** 2).sum(0) / len(real)
+    out = net._standardise(x, mask)
+    for i, n in enumerate(lengths):
+        for t in range(6):
+            expected = (x[i, t] - mean) / torch.sqrt(var + 1e-5) if t < n else torch.zeros(3)
+            torch.testing.assert_close(out[i, t], expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(net.input_norm.running_mean, 0.1 * mean)
+    net.eval()  # running statistics: a jet's result no longer depends on the batch
+    torch.testing.assert_close(net(x, mask)[1:2], net(x[1:2, :1]))
+    unnormed = create_model("lstm", in_features=3, hidden_size=4, input_norm=False)
+    assert unnormed.input_norm is None
+    torch.testing.assert_close(unnormed._standardise(x, mask), torch.where(mask[..., None], x, 0))
+
+
+def test_input_norm_lets_the_lstm_learn_at_gev_scale():
+    """Class 1 jets have a larger spread of particle energies ~ 300 GeV; with input_norm
+    Adam separates the classes within 30 steps, without it the saturated gates do not."""
+    torch.manual_seed(6)
+    labels = (torch.arange(128) % 2).float()
+    x = 300.0 + 30.0 * (1.0 + labels[:, None, None]) * torch.randn(128, 8, 2)  # (B, P, F)
+    mask = torch.ones(128, 8, dtype=torch.bool)
+    loss_fn = nn.BCEWithLogitsLoss()
+    final = {}
+    for input_norm in (True, False):
+        torch.manual_seed(7)
+        net = create_model("lstm", in_features=2, hidden_size=16, input_norm=input_norm)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+        for _ in range(30):
+            opt.zero_grad()
+            loss = loss_fn(net(x, mask)[:, 0], labels)
+            loss.backward()
+            opt.step()
+        final[input_norm] = loss.item()
+    assert final[True] < 0.3 < 0.6 < final[False]
+
+
 def test_empty_jet_reads_one_zero_particle():
     torch.manual_seed(3)
     net = create_model("gru", in_features=3, hidden_size=4)
     x, mask = padded_jets([0, 2], 5)
     out = net(x, mask)
     assert torch.isfinite(out).all()
-    torch.testing.assert_close(out[:1], net(torch.zeros(1, 1, 3)))
+    # The zero particle enters after the standardisation: the cell reads zeros directly.
+    _, state = net.recurrent(torch.zeros(1, 1, 3))
+    torch.testing.assert_close(out[:1], net.head(state[-1]))
 
 
 @pytest.mark.parametrize("name", list(CELLS))

@@ -16,7 +16,7 @@ from hepdl.config import TrainerConfig
 from hepdl.errors import ConfigError
 from hepdl.models import create_model
 from hepdl.tasks import ClassificationTask
-from hepdl.train.loaders import tensor_loader
+from hepdl.train.loaders import epoch_seed, tensor_loader
 from hepdl.train.trainer import PROGRESS_REFRESH_STEPS, NoProfiler, build_trainer
 
 
@@ -120,10 +120,9 @@ def test_training_equals_the_naive_pytorch_loop(tmp_path):
     trainer, _ = fit(task, x, y, epochs=3, batch_size=16, tmp_path=tmp_path)
 
     opt = torch.optim.Adam(naive.parameters(), lr=0.01)
-    order = torch.Generator().manual_seed(5)  # the loader's seed
     steps = 0
-    for _ in range(3):
-        perm = torch.randperm(len(x), generator=order)
+    for epoch in range(3):  # the loader's order: seed 5, drawn afresh per epoch
+        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch_seed(5, epoch)))
         for start in range(0, len(x), 16):
             idx = perm[start : start + 16]
             opt.zero_grad()

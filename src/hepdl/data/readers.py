@@ -1,12 +1,13 @@
-"""Read a table of jets or events from Parquet, CSV, HDF5 or ROOT into an awkward Array.
+"""Read a table of jets or events from Parquet, CSV, HDF5, ROOT or .npz into an awkward Array.
 
 The in-memory table is an ``ak.Array`` of records, one row per jet or event, with flat
 columns (``jet_pt``: N * float64) and jagged columns (``part_px``: N * var * float32)
 side by side.
 
 Format: by extension (``.parquet``/``.pq``/``.parq``, ``.csv``, ``.h5``/``.hdf5``/``.hdf``,
-``.root``), or ``fmt=`` ("parquet", "csv", "hdf5", "root") whatever the extension.
-HDF5 detection rules are in ``hepdl.data._hdf5``. Option types that a writer declared
+``.root``, ``.npz``), or ``fmt=`` ("parquet", "csv", "hdf5", "root", "npz") whatever the
+extension. HDF5 detection rules are in ``hepdl.data._hdf5``, .npz files and the
+``energyflow-qg`` preset in ``hepdl.data._energyflow``. Option types that a writer declared
 but never used (pandas/pyarrow mark every column nullable) are removed, so a column
 without missing values reads as ``float64``, not ``?float64``.
 
@@ -41,12 +42,13 @@ from hepdl.data._column_names import (
     mapping_plan,
     preset_plan,
 )
+from hepdl.data._energyflow import EnergyFlowQG, npz_columns, read_npz
 from hepdl.data._messages import closest, missing_columns_error
 from hepdl.errors import DataError
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("parquet", "csv", "hdf5", "root")
+FORMATS = ("parquet", "csv", "hdf5", "root", "npz")
 __all__ = ["FORMATS", "PRESETS", "column_names", "detect_format", "read_metadata", "read_table"]
 EXTENSIONS = {
     ".parquet": "parquet",
@@ -57,7 +59,9 @@ EXTENSIONS = {
     ".hdf5": "hdf5",
     ".hdf": "hdf5",
     ".root": "root",
+    ".npz": "npz",
 }
+PRESETS.setdefault(EnergyFlowQG.name, EnergyFlowQG())  # .npz quark/gluon jets
 METADATA_KEY = "hepdl"
 
 PathLike = str | os.PathLike[str]
@@ -172,6 +176,8 @@ def _read(
         return _read_parquet(name, columns=columns)
     if kind == "csv":
         return _zip(_read_csv(name, columns=columns))
+    if kind == "npz":
+        return read_npz(name, columns=columns)
     if kind == "hdf5":
         from hepdl.data._hdf5 import read_hdf5
 
@@ -192,6 +198,8 @@ def column_names(
         return list(_parquet_file(name).schema_arrow.names)
     if kind == "csv":
         return _csv_header(name)
+    if kind == "npz":
+        return npz_columns(name)
     if kind == "hdf5":
         from hepdl.data._hdf5 import hdf5_columns
 

@@ -83,3 +83,43 @@ def split_indices(
 def _finish(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     train, val, test = (np.sort(p).astype(np.int64) for p in parts)
     return train, val, test
+
+
+def training_subset(
+    train_idx: np.ndarray, labels: np.ndarray, *, size: int, seed: int
+) -> np.ndarray:
+    """``size`` rows of the training split ``train_idx`` (sorted, int64), class-stratified.
+
+    Class c with n_c of the n training rows gets k_c = floor(size * n_c / n) rows plus one
+    for the largest remainders (so sum k_c = size), at least one each; its rows are the
+    first k_c of a permutation drawn with ``default_rng(seed)``. Validation and test rows
+    are never touched.
+    """
+    train_idx = np.asarray(train_idx, dtype=np.int64)
+    n = len(train_idx)
+    if size > n:
+        raise DataError(
+            f"data.train_size {size} is larger than the training split, which has {n} rows; "
+            f"expected at most {n}"
+        )
+    classes, counts = np.unique(np.asarray(labels)[train_idx], return_counts=True)
+    if size < len(classes):
+        raise DataError(
+            f"data.train_size {size} cannot hold one row of each of the {len(classes)} classes; "
+            f"expected at least {len(classes)}"
+        )
+    share = size * counts / n  # (K,) the exact stratified shares
+    take = np.maximum(np.floor(share).astype(np.int64), 1)
+    for c in np.argsort(-(share - np.floor(share)), kind="stable"):  # largest remainders
+        if take.sum() >= size:
+            break
+        take[c] += 1
+    while take.sum() > size:  # the "at least one" above overshot: trim the largest classes
+        take[np.argmax(take)] -= 1
+    rng = np.random.default_rng(seed)
+    train_labels = np.asarray(labels)[train_idx]
+    chosen = [
+        rng.permutation(train_idx[train_labels == value])[:k]
+        for value, k in zip(classes, take, strict=True)
+    ]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)

@@ -12,16 +12,30 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from hepdl.errors import ConfigError
+from hepdl.errors import ConfigError, DataError
+
+# The ``tree`` representation's node arrays a recursive network needs (``offsets`` to
+# select jets); grouped under the one input name ``tree`` by ``group_tree``.
+TREE_ARRAYS = ("features", "children", "level", "roots", "offsets")
 
 
-def model_inputs(model: Any, arrays: Mapping[str, Any]) -> dict[str, Any]:
+def group_tree(arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``tree`` representation's arrays (T nodes, not one row per jet) as one input
+    ``{"tree": {name: array}}``; any other representation's arrays unchanged."""
+    if "tree" in arrays or not {"offsets", "roots", "children", "level"} <= set(arrays):
+        return dict(arrays)
+    return {"tree": {name: arrays[name] for name in TREE_ARRAYS}}
+
+
+def model_inputs(model: Any, arrays: Mapping[str, Any], *, source: str = "") -> dict[str, Any]:
     """The arrays ``model`` consumes, taken from a representation's output.
 
     Every argument of the model's ``forward`` that the arrays provide is passed; a required
     one that is missing raises ConfigError; those with a default (ParT's ``pairwise``) are
-    passed when present.
+    passed when present. A width that differs from the one the model was built for
+    raises DataError (``source``, e.g. the file, starts its message).
     """
+    arrays = group_tree(arrays)
     parameters = inspect.signature(model.forward).parameters
     # Every named argument of forward the arrays provide; ``consumes`` names the essential.
     names = [n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD]
@@ -33,7 +47,31 @@ def model_inputs(model: Any, arrays: Mapping[str, Any]) -> dict[str, Any]:
             f"representation gives {sorted(arrays)}; choose data.representation.name to match "
             "(image for CNNs, sequence for RNNs, point_cloud for PFN/EFN/ParticleNet/ParT)"
         )
-    return {n: arrays[n] for n in names if n in arrays}
+    chosen = {n: arrays[n] for n in names if n in arrays}
+    check_input_width(model, chosen, source=source)
+    return chosen
+
+
+def check_input_width(model: Any, inputs: Mapping[str, Any], *, source: str = "") -> None:
+    """DataError unless the last axis of ``features`` (or the tree's node features) is the
+    model's ``in_features``, and the channel axis of ``image`` its ``in_channels``."""
+    tree = inputs.get("tree")
+    candidates = [
+        ("features", inputs.get("features"), "in_features", -1),
+        ("tree.features", tree.get("features") if tree else None, "in_features", -1),
+        ("image", inputs.get("image"), "in_channels", 1),
+    ]
+    for name, values, option, axis in candidates:
+        expected = getattr(model, option, None)
+        shape = tuple(getattr(values, "shape", ()))
+        if not isinstance(expected, int) or len(shape) < 2 or shape[axis] == expected:
+            continue
+        where = f"{source}: " if source else ""
+        raise DataError(
+            f"{where}input '{name}' has width {shape[axis]} (shape {shape}), but model "
+            f"{type(model).__name__} was built for width {expected} ({option}={expected}); "
+            "the data must be prepared as at training (same representation and features)"
+        )
 
 
 def forward(model: Any, inputs: Any) -> Any:

@@ -8,6 +8,12 @@ The cells, for input x_t and previous state h_{t-1}:
 - ``gru``: z, r = sigmoid(...), n = tanh(W_n x_t + r * (U_n h_{t-1}) + b_n),
   h_t = (1 - z) * n + z * h_{t-1} (Cho et al. 2014).
 
+The inputs are first standardised per feature over the batch's real particles (a masked
+batch normalisation, x' = (x - mean) / sqrt(var + eps) * gamma + beta, running statistics
+in evaluation), because the gates saturate on unscaled inputs such as GeV momenta or log
+pT ~ 2-7 next to angles ~ 0.2: on top vs QCD (3600 jets, 3 epochs) an LSTM without it sits
+at AUC ~0.71, the plateau of a model that has only learnt the pT spectrum.
+
 The jet embedding is the last layer's final state, read at each jet's own last particle
 (packed sequences), so padding never enters the result; with ``bidirectional`` the
 backward direction's final state (at the first particle) is concatenated. The ``mlp`` head
@@ -39,12 +45,13 @@ class RecurrentTagger(nn.Module):
         num_layers: stacked recurrent layers.
         bidirectional: also read the sequence from the softest particle to the hardest.
         dropout: between stacked recurrent layers and in the head.
+        input_norm: standardise the particle features (masked batch normalisation).
         hidden: widths of the head's hidden layers (empty: one linear layer).
         out_features, output: as for ``mlp``.
 
     ``forward(features (B, P, F), mask (B, P) bool)``: the real particles of a jet must come
     first (``mask`` True then False), as the ``sequence`` representation writes them; a jet
-    without particles is read as one all-zero particle.
+    without particles is read as one particle of all-zero (already standardised) features.
     """
 
     consumes = ("features", "mask")
@@ -58,6 +65,7 @@ class RecurrentTagger(nn.Module):
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
+        input_norm: bool = True,
         hidden: Sequence[int] = (64,),
         out_features: int = 1,
         output: str = "sigmoid",
@@ -74,6 +82,8 @@ class RecurrentTagger(nn.Module):
             raise ConfigError(f"model.dropout: expected a probability in [0, 1), got {dropout}")
         self.in_features = in_features
         self.directions = 2 if bidirectional else 1
+        # Statistics over real particles only (see _standardise), so padding never enters.
+        self.input_norm = nn.BatchNorm1d(in_features) if input_norm else None
         self.recurrent = CELLS[self.cell](
             input_size=in_features,
             hidden_size=hidden_size,
@@ -111,7 +121,7 @@ class RecurrentTagger(nn.Module):
             )
         # Packing stops each jet at its own length; an empty jet is read for one step, of
         # zeros rather than whatever its padding holds.
-        features = features.masked_fill(~mask[..., None], 0.0)  # (B, P, F)
+        features = self._standardise(features, mask)  # (B, P, F), 0 where padded
         lengths = mask.sum(dim=1).clamp(min=1).cpu()  # (B,)
         packed = pack_padded_sequence(features, lengths, batch_first=True, enforce_sorted=False)
         _, state = self.recurrent(packed)
@@ -119,6 +129,28 @@ class RecurrentTagger(nn.Module):
         # The last layer's states: forward, then backward when bidirectional.
         embedding = torch.cat(list(final[-self.directions :]), dim=1)  # (B, D * H)
         return self.head(embedding)  # (B, out_features)
+
+    def _standardise(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Features of the real particles standardised, padded slots 0; (B, P, F)."""
+        if self.input_norm is None:
+            return features.masked_fill(~mask[..., None], 0.0)
+        real = features[mask]  # (n_real, F)
+        norm = self.input_norm
+        # Batch statistics need two or more particles; fewer use the running ones.
+        batch_stats = self.training and len(real) > 1
+        normed = nn.functional.batch_norm(
+            real,
+            norm.running_mean,
+            norm.running_var,
+            norm.weight,
+            norm.bias,
+            training=batch_stats,
+            momentum=norm.momentum,
+            eps=norm.eps,
+        )
+        out = features.new_zeros(features.shape)
+        out[mask] = normed
+        return out
 
     @property
     def output(self) -> str:

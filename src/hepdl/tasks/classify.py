@@ -16,6 +16,7 @@ module around every hook call.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -25,6 +26,14 @@ from torch import nn
 
 from hepdl.errors import ConfigError
 from hepdl.models.inputs import forward
+from hepdl.tasks._epoch_metrics import (
+    check_monitor,
+    gather_rows,
+    logged_names,
+    physics_metrics,
+    signal_score,
+)
+from hepdl.tasks._optim import Schedule, build_optimizer, check_schedule
 
 LOSS_NEEDS_OUTPUT = {"bce": "sigmoid", "cce": "softmax"}
 
@@ -42,6 +51,11 @@ class ClassificationTask(L.LightningModule):
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        schedule: Mapping[str, Any] | None = None,
+        gradient_clip: float | None = None,
+        gradient_clip_algorithm: str = "norm",
+        signal_class: int | None = None,
+        signal_efficiencies: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         output = getattr(model, "output", "linear")
@@ -52,6 +66,14 @@ class ClassificationTask(L.LightningModule):
             )
         if nesterov and momentum == 0:
             raise ConfigError("task.nesterov needs task.momentum > 0")
+        if gradient_clip_algorithm not in ("norm", "value"):
+            raise ConfigError(
+                f"task.gradient_clip_algorithm '{gradient_clip_algorithm}' is not norm or value"
+            )
+        if gradient_clip is not None and gradient_clip <= 0:
+            raise ConfigError(f"task.gradient_clip must be > 0 (or null: off), got {gradient_clip}")
+        if schedule is not None:
+            check_schedule(schedule)
         self.model = model
         self.loss_name = loss
         self.optimizer_name = optimizer
@@ -59,6 +81,22 @@ class ClassificationTask(L.LightningModule):
         self.momentum = momentum
         self.nesterov = nesterov
         self.weight_decay = weight_decay
+        # The optimiser options are checked now, not when the fit has started.
+        build_optimizer(model.parameters(), **self._optimizer_options())
+        self.schedule_options = dict(schedule) if schedule is not None else None
+        self.gradient_clip = gradient_clip
+        self.gradient_clip_algorithm = gradient_clip_algorithm
+        # Physics metrics per validation epoch need the signal class; without it (a task
+        # used outside hepdl's runs) only losses and accuracies are logged.
+        self.signal_class = signal_class
+        self.signal_efficiencies = (
+            None if signal_class is None else [float(e) for e in signal_efficiencies or ()]
+        )
+        self._schedule: Schedule | None = None
+        self._epoch_lr = lr
+        # Per-batch scheduler steps: the schedule's (one-cycle, warm-up in steps) and any a
+        # tuner put in Lightning's list (the LR finder); empty without a schedule.
+        self._batch_steps: tuple[Any, ...] = ()
         # One zero_grad/backward/step per batch, written out in training_step: automatic
         # optimisation would wrap training_step in a closure handed to optimizer.step.
         self.automatic_optimization = False
@@ -137,7 +175,8 @@ class ClassificationTask(L.LightningModule):
         losses, logits, labels = zip(*steps, strict=True)
         labels = torch.cat(labels)  # (N,)
         sizes = torch.tensor([len(y) for y in logits], dtype=torch.float64, device=labels.device)
-        correct = (self.predicted_class(torch.cat(logits)) == labels).sum()
+        logits = torch.cat(logits)  # (N, K)
+        correct = (self.predicted_class(logits) == labels).sum()
         sums = torch.stack(
             [(torch.stack(losses).double() * sizes).sum(), correct.double(), sizes.sum()]
         )
@@ -148,6 +187,24 @@ class ClassificationTask(L.LightningModule):
         self.log(f"{stage}_accuracy", accuracy, prog_bar=True)
         self.history.setdefault(f"{stage}_loss", []).append(loss)
         self.history.setdefault(f"{stage}_accuracy", []).append(accuracy)
+        if stage == "val" and self.signal_class is not None:
+            self._log_physics(logits, labels)
+
+    def _log_physics(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        """val_auc and the rejections (see ``hepdl.tasks._epoch_metrics``) over the rows of
+        every process, so each rank logs the same values."""
+        world = self.trainer.world_size
+        logits = gather_rows(logits, all_gather=self.all_gather, world_size=world)  # (N, K)
+        labels = gather_rows(labels, all_gather=self.all_gather, world_size=world)  # (N,)
+        values = physics_metrics(
+            signal_score(logits, self.probabilities, self.signal_class),
+            labels.cpu().numpy(),
+            signal_class=self.signal_class,
+            efficiencies=self.signal_efficiencies,
+        )
+        for name, value in values.items():
+            self.log(name, value)
+            self.history.setdefault(name, []).append(value)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         # The optimizer as Lightning wraps it: precision plugins (AMP loss scaling), the
@@ -157,6 +214,8 @@ class ClassificationTask(L.LightningModule):
         optimizer.zero_grad()
         self.manual_backward(loss)
         optimizer.step()
+        for step in self._batch_steps:  # nothing to loop over without a schedule
+            step()
         return loss.detach()
 
     # Lightning asks inspect for training_step's parameters on every step (to decide
@@ -166,20 +225,86 @@ class ClassificationTask(L.LightningModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._step(batch, "val")
 
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        # The precision plugin calls this hook between the backward pass and the step, after
+        # unscaling the gradients under 16-mixed, so the clip applies to the true gradients.
+        if self.gradient_clip is not None:
+            self.clip_gradients(
+                optimizer,
+                gradient_clip_val=self.gradient_clip,
+                gradient_clip_algorithm=self.gradient_clip_algorithm,
+            )
+
+    def on_train_epoch_start(self) -> None:
+        # History "lr": the learning rate of each epoch's first step.
+        self._epoch_lr = float(self.trainer.optimizers[0].param_groups[0]["lr"])
+
     def on_train_epoch_end(self) -> None:
+        # Lightning has run this epoch's validation already: plateau sees its metric.
         self._close_epoch("train")
+        self.log("lr", self._epoch_lr)
+        self.history.setdefault("lr", []).append(self._epoch_lr)
+        if self._schedule is not None:
+            metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items()}
+            self._schedule.epoch_end(metrics)
+            self._batch_steps = self._per_batch_steps()
 
     def on_validation_epoch_end(self) -> None:
         self._close_epoch("val")
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        params = self.model.parameters()
-        if self.optimizer_name == "sgd":
-            return torch.optim.SGD(
-                params,
-                lr=self.lr,
-                momentum=self.momentum,
-                nesterov=self.nesterov,
-                weight_decay=self.weight_decay,
-            )
-        return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+    def logged_metrics(self) -> list[str]:
+        """The names this task logs per epoch (valid monitors for early stopping)."""
+        return logged_names(self.signal_efficiencies)
+
+    def setup(self, stage: str) -> None:
+        # A monitor that is never logged would silently keep no best checkpoint and never
+        # stop early: refuse it before the first step.
+        valid = self.logged_metrics()
+        trainer = self.trainer
+        for callback in [*trainer.early_stopping_callbacks, *trainer.checkpoint_callbacks]:
+            if getattr(callback, "monitor", None) is not None:
+                check_monitor(callback.monitor, valid, key="trainer.early_stopping.monitor")
+        if self.schedule_options and self.schedule_options.get("name") == "plateau":
+            monitor = self.schedule_options.get("monitor") or "val_loss"
+            check_monitor(monitor, valid, key="task.schedule.monitor")
+
+    def on_train_start(self) -> None:
+        self._batch_steps = self._per_batch_steps()
+
+    def _per_batch_steps(self) -> tuple[Any, ...]:
+        """What to step after each optimizer step: the schedule while it steps per batch,
+        and any per-step scheduler another tool put in Lightning's list (the LR finder
+        swaps in its own, which Lightning steps only under automatic optimisation)."""
+        steps = [
+            config.scheduler.step
+            for config in self.trainer.lr_scheduler_configs
+            if config.scheduler is not self._schedule and config.interval == "step"
+        ]
+        if self._schedule is not None and self._schedule.per_batch:
+            steps.append(self._schedule.batch_end)
+        return tuple(steps)
+
+    def _optimizer_options(self) -> dict[str, Any]:
+        return {
+            "name": self.optimizer_name,
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+        }
+
+    def configure_optimizers(self) -> Any:
+        optimizer = build_optimizer(self.model.parameters(), **self._optimizer_options())
+        if self.schedule_options is None:
+            self._schedule = None
+            return optimizer
+        self._schedule = Schedule(
+            optimizer,
+            self.schedule_options,
+            base_lr=self.lr,
+            max_epochs=self.trainer.max_epochs,
+            total_steps=self.trainer.estimated_stepping_batches,
+        )
+        # Registered with Lightning only for its state in checkpoints (resuming continues
+        # the schedule); the task steps it, Lightning does not under manual optimisation.
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self._schedule}}

@@ -73,17 +73,23 @@ def model_hyperparameters(
 def save_trained(run_dir: Path, model: Any, preprocessing: Preprocessing) -> None:
     from safetensors.torch import save_file
 
+    from hepdl.train._compatibility import MODEL_KEY, registered_name
+
     tmp = run_dir / "model.safetensors.tmp"
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    # The architecture's name in the file: loading into another model can name both.
+    name = registered_name(model)
+    metadata = {MODEL_KEY: name} if name else None
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=metadata
+    )
     os.replace(tmp, run_dir / "model.safetensors")
     write_json(run_dir / "preprocessing.json", preprocessing.to_dict())
 
 
 def load_trained(run_dir: Path) -> tuple[ExperimentConfig, Any, Preprocessing]:
     """The config, the model with its best weights (eval mode) and the preprocessing."""
-    from safetensors.torch import load_file
-
     from hepdl.models import create_model
+    from hepdl.train._compatibility import load_weights
 
     run_dir = Path(run_dir)
     for name in ("config.yaml", "preprocessing.json", "model.safetensors"):
@@ -95,6 +101,6 @@ def load_trained(run_dir: Path) -> tuple[ExperimentConfig, Any, Preprocessing]:
         config, in_features=len(prep.feature_names), n_classes=len(prep.class_names)
     )
     model = create_model(config.model.name, **hyper)
-    model.load_state_dict(load_file(str(run_dir / "model.safetensors")))
+    load_weights(model, run_dir / "model.safetensors", model_name=config.model.name)
     model.eval()
     return config, model, prep

@@ -1,7 +1,7 @@
 """Classical baselines end to end: config -> data -> scikit-learn fit -> run directory.
 
 The data path is the neural one (``train_experiment``): the same ``load_sample``, the same
-stratified ``split_indices`` with the same seed, the same ``Standardizer`` fitted on the
+stratified split (``split_rows``) with the same seeds, the same ``Standardizer`` fitted on the
 training split only; and the same ``write_evaluation`` metrics and plots on the test split.
 So a BDT and a DNN trained from configs that differ only in ``model`` see identical rows.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,11 @@ def train_classical(
     as in ``train_experiment``.
     """
     from hepdl.data.scaling import Standardizer
-    from hepdl.data.splits import split_indices
     from hepdl.data.validation import check_finite
     from hepdl.models.classical import create_classical
     from hepdl.train.artifacts import Preprocessing, write_json
     from hepdl.train.evaluate import write_evaluation
-    from hepdl.train.inputs import load_sample, signal_index
+    from hepdl.train.inputs import load_sample, signal_index, split_rows
     from hepdl.train.run import new_run_dir
 
     name = config.model.name
@@ -69,20 +69,16 @@ def train_classical(
     signal = signal_index(config.data, sample.class_names)
     features = _flat_features(sample.inputs, name, config.data.representation.name)  # (N, F)
     check_finite(features, feature_names=sample.feature_names, source=sample.source)
-    split = config.data.split
-    train_idx, val_idx, test_idx = split_indices(
-        len(sample.labels),
-        fractions=(split.train, split.val, split.test),
-        seed=split.seed,
-        stratify=sample.labels,
-    )
+    train_idx, val_idx, test_idx = split_rows(config.data, sample.labels, seed=config.seed)
     scaler = None
     if config.data.standardize:  # fitted on the training split only, as for the networks
         scaler = Standardizer().fit(features[train_idx], feature_names=sample.feature_names)
         features = scaler.transform(features).astype(np.float32)
 
     labels = sample.labels
+    fit_started = time.perf_counter()  # one fit is the classical "epoch" of the table
     estimator.fit(features[train_idx], labels[train_idx])
+    fit_seconds = time.perf_counter() - fit_started
     n_classes = len(sample.class_names)
     _check_classes(estimator, n_classes, source=sample.source)
     history = _history(
@@ -109,10 +105,13 @@ def train_classical(
     def scores(idx: np.ndarray) -> np.ndarray:
         return classical_scores(estimator, features[idx], signal_class=signal)
 
+    from hepdl.train._timing import timed_scores
+
+    test_scores, jets_per_second = timed_scores(scores, test_idx)
     metrics = write_evaluation(
         run_dir,
         labels=labels[test_idx],
-        scores=scores(test_idx),
+        scores=test_scores,
         signal_class=signal,
         class_names=sample.class_names,
         signal_efficiencies=config.evaluate.signal_efficiencies,
@@ -127,6 +126,9 @@ def train_classical(
             # Boosting stages for the BDT, one fit otherwise; the score is the last val_loss.
             "epochs": len(history["val_loss"]),
             "best_epoch_score": history["val_loss"][-1],
+            "n_parameters": classical_size(estimator),
+            "train_seconds_per_epoch": fit_seconds,
+            "inference_jets_per_second": jets_per_second,
         },
     )
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
@@ -135,6 +137,25 @@ def train_classical(
 def classical_scores(estimator: Any, features: np.ndarray, *, signal_class: int) -> np.ndarray:
     """Discriminant (N,): P(signal | x) of a fitted estimator on features (N, F)."""
     return np.asarray(estimator.predict_proba(features), dtype=np.float64)[:, signal_class]
+
+
+def classical_size(estimator: Any) -> int | None:
+    """The numbers a fitted baseline stores to predict, its analogue of a parameter count:
+    logistic regression: coefficients + intercept; SVM: support vectors x features + dual
+    coefficients + intercept + the 2 Platt constants; random forest and BDT: tree nodes
+    (each a split feature and threshold, or a leaf value) summed over all trees. None for
+    an estimator of another kind."""
+    if hasattr(estimator, "calibrated_classifiers_"):  # the SVM: SVC inside Platt scaling
+        svc = estimator.calibrated_classifiers_[0].estimator
+        fitted = (svc.support_vectors_, svc.dual_coef_, svc.intercept_)
+        return int(sum(a.size for a in fitted)) + 2
+    if hasattr(estimator, "coef_"):
+        return int(estimator.coef_.size + estimator.intercept_.size)
+    if hasattr(estimator, "estimators_"):  # random forest
+        return int(sum(tree.tree_.node_count for tree in estimator.estimators_))
+    if hasattr(estimator, "_predictors"):  # HistGradientBoosting: one predictor per class
+        return int(sum(len(p.nodes) for stage in estimator._predictors for p in stage))
+    return None
 
 
 def is_classical_run(run_dir: Path) -> bool:

@@ -23,6 +23,12 @@ def predict_probabilities(
 
     model.eval()
     named = features if isinstance(features, Mapping) else {"features": features}
+    if "tree" in named:  # clustering trees: batches of whole jets, not slices of nodes
+        from hepdl.train._tree_batches import tree_batches
+
+        batches = tree_batches(named["tree"], batch_size=batch_size)
+        chunks = [model.probabilities(forward(model, batch)) for batch in batches]
+        return torch.cat(chunks).double().numpy()
     tensors = {
         k: (t.float() if t.is_floating_point() else t)
         for k, t in ((k, torch.as_tensor(v)) for k, v in named.items())
@@ -65,6 +71,10 @@ def write_evaluation(
     metrics = {**(extra or {}), "signal_class": class_names[signal_class], **metrics}
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "metrics.json", metrics)
+    # The test scores, so `hepdl compare` can redraw and band ROC curves across runs.
+    from hepdl.train.compare import save_predictions
+
+    save_predictions(out_dir, labels=is_signal, scores=scores)
     if plots:
         from hepdl.plots import plot_roc, plot_score_distributions, plot_training_history
 
@@ -106,6 +116,12 @@ def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None =
             f"{sample.source}: classes {sample.class_names} differ from the trained "
             f"classes {prep.class_names}"
         )
+    if list(sample.feature_names) != list(prep.feature_names):
+        raise DataError(
+            f"{sample.source}: gives {len(sample.feature_names)} features "
+            f"{list(sample.feature_names)}, but run {run_dir} was trained on "
+            f"{len(prep.feature_names)}: {list(prep.feature_names)}"
+        )
     from hepdl.models.inputs import model_inputs
 
     inputs = dict(sample.inputs)
@@ -114,7 +130,7 @@ def evaluate_run(run_dir: Path, data_files: list[str], *, out_dir: Path | None =
     if classical:  # a scikit-learn baseline on flat features (N, F)
         scores = classical_scores(model, inputs["features"], signal_class=prep.signal_class)
     else:
-        inputs = model_inputs(model, inputs)
+        inputs = model_inputs(model, inputs, source=sample.source)
         scores = signal_scores(predict_probabilities(model, inputs), signal_class=prep.signal_class)
     out_dir = out_dir or run_dir / "evaluations" / Path(files[0]).stem
     return write_evaluation(

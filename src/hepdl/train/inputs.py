@@ -152,6 +152,26 @@ def signal_index(data: DataConfig, class_names: list[str]) -> int:
     return class_names.index(data.signal_class)
 
 
+def split_rows(
+    data: DataConfig, labels: np.ndarray, *, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) row indices: the class-stratified split of ``data.split``, then,
+    with ``data.train_size``, a seeded stratified subset of the training rows (validation
+    and test rows stay the same whatever the size, as a learning curve needs)."""
+    from hepdl.data.splits import split_indices, training_subset
+
+    split = data.split
+    train_idx, val_idx, test_idx = split_indices(
+        len(labels),
+        fractions=(split.train, split.val, split.test),
+        seed=split.seed,
+        stratify=labels,
+    )
+    if data.train_size is not None:
+        train_idx = training_subset(train_idx, labels, size=data.train_size, seed=seed)
+    return train_idx, val_idx, test_idx
+
+
 def _column(table: Any, name: str, *, source: str) -> np.ndarray:
     """One flat numeric column of the table, (N,) float64, or a DataError naming it."""
     from hepdl._text import did_you_mean

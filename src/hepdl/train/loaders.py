@@ -14,29 +14,77 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The generator seed of one epoch's permutation: a function of (seed, epoch) only, so
+    a run resumed at epoch k draws epoch k's order without replaying epochs 0..k-1."""
+    state = np.random.SeedSequence([seed % 2**64, epoch]).generate_state(1, dtype=np.uint64)
+    return int(state[0])
+
+
 class ShuffledBatches(Sampler[torch.Tensor]):
     """Yields index tensors of whole batches: a fresh permutation per epoch when shuffling.
 
-    The generator is seeded once, so epoch k of two runs with the same seed sees the same
-    batches, and a restarted run replays the same order.
+    Epoch e's order is drawn from ``epoch_seed(seed, e)``. Lightning calls ``set_epoch``
+    before each epoch (a resumed run included); a loop that never calls it gets the next
+    epoch's order on each pass.
+
+    With ``world_size > 1`` (DDP) each global batch of ``batch_size`` rows is split into
+    ``world_size`` contiguous shares and this process yields share ``rank``: the shares
+    are disjoint, every process takes the same number of steps, and DDP's mean of the
+    per-process mean gradients equals the one-process gradient of the whole batch when
+    the shares are equal in size. A last batch with fewer rows than processes is dropped
+    (some share would be empty).
     """
 
-    def __init__(self, n: int, *, batch_size: int, shuffle: bool, seed: int = 0) -> None:
+    def __init__(
+        self,
+        n: int,
+        *,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.n = n
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.generator = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.epoch = 0
+        self.shard(rank=rank, world_size=world_size)
+
+    def shard(self, *, rank: int, world_size: int) -> None:
+        """Yield share ``rank`` of ``world_size`` of every batch from now on."""
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(
+                f"ShuffledBatches: rank must be in [0, world_size) with world_size >= 1, "
+                f"got rank={rank}, world_size={world_size}"
+            )
+        self.rank = rank
+        self.world_size = world_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
-        return -(-self.n // self.batch_size)
+        batches = -(-self.n // self.batch_size)
+        last = self.n - (batches - 1) * self.batch_size  # rows in the last batch
+        return batches - 1 if 0 < last < self.world_size else batches
 
     def __iter__(self):
-        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(epoch_seed(self.seed, epoch))
+            order = torch.randperm(self.n, generator=generator)  # (n,)
+        else:
+            order = torch.arange(self.n)  # (n,)
         for start in range(0, self.n, self.batch_size):
-            if order is None:
-                yield torch.arange(start, min(start + self.batch_size, self.n))
-            else:
-                yield order[start : start + self.batch_size]
+            batch = order[start : start + self.batch_size]  # (B,)
+            if self.world_size > 1:
+                if len(batch) < self.world_size:
+                    return
+                batch = batch.tensor_split(self.world_size)[self.rank]  # (B / world_size,)
+            yield batch
 
 
 class NamedTensors(Dataset):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from hepdl.config import ExperimentConfig, save_config
+from hepdl.config import ExperimentConfig
 
 
 @dataclass(frozen=True)
@@ -32,54 +32,74 @@ def new_run_dir(config: ExperimentConfig) -> Path:
 
 
 def train_experiment(
-    config: ExperimentConfig, *, run_dir: Path | None = None, progress: Any = None
+    config: ExperimentConfig,
+    *,
+    run_dir: Path | None = None,
+    progress: Any = None,
+    resume: Path | None = None,
 ) -> TrainResult:
-    """Train and evaluate ``config``; returns the run directory, test metrics and history."""
+    """Train and evaluate ``config``; returns the run directory, test metrics and history.
+
+    ``resume``: a run directory of the same config to continue from its last checkpoint
+    (hepdl.train.resume); a run that had finished is returned as it is.
+    """
     from hepdl.models.classical import is_classical
+
+    ckpt_path = None
+    if resume is not None:
+        from hepdl.train.resume import resume_run
+
+        run_dir, ckpt_path, finished = resume_run(config, Path(resume))
+        if finished is not None:
+            return TrainResult(run_dir=run_dir, metrics=finished[0], history=finished[1])
 
     if is_classical(config.model.name):  # scikit-learn baselines: no Lightning
         from hepdl.train.classical import train_classical
 
         return train_classical(config, run_dir=run_dir, progress=progress)
+    from hepdl.train._compatibility import check_model_fits_representation
+
+    # A model its representation cannot feed is refused before any data is read.
+    representation = config.data.representation
+    check_model_fits_representation(
+        config.model.name, representation.name, representation.options()
+    )
     import lightning as L
     import torch
 
     from hepdl.data.scaling import Standardizer
-    from hepdl.data.splits import split_indices
     from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
+    from hepdl.train._fit import fit_in_run_dir
+    from hepdl.train._timing import timed_scores, trainable_parameters
+    from hepdl.train._tree_batches import batch_loader
     from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
     from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
-    from hepdl.train.inputs import load_sample, signal_index
-    from hepdl.train.loaders import tensor_loader
-    from hepdl.train.trainer import build_trainer
+    from hepdl.train.inputs import load_sample, signal_index, split_rows
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     if config.data.streaming is not None:  # files larger than memory
+        from hepdl.train.distributed import agree_run_dir
         from hepdl.train.streamed import train_streaming
 
-        run_dir = Path(run_dir) if run_dir else new_run_dir(config)
+        if run_dir is None:  # one directory for all DDP processes, named on rank 0
+            run_dir = agree_run_dir(config.trainer, lambda: new_run_dir(config))
+        run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         run_dir, metrics, history = train_streaming(
-            config, run_dir=run_dir, signal_index=signal_index
+            config, run_dir=run_dir, signal_index=signal_index, ckpt_path=ckpt_path
         )
         return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
     sample = load_sample(config.data, progress=progress)
     signal = signal_index(config.data, sample.class_names)
-    split = config.data.split
-    train_idx, val_idx, test_idx = split_indices(
-        len(sample.labels),
-        fractions=(split.train, split.val, split.test),
-        seed=split.seed,
-        stratify=sample.labels,
-    )
+    train_idx, val_idx, test_idx = split_rows(config.data, sample.labels, seed=config.seed)
     inputs = dict(sample.inputs)
     scaler = None
     if config.data.standardize:  # fitted on the training split only
-        _require_flat_features(inputs, config.data.representation.name)
         scaler = Standardizer().fit(
-            inputs["features"][train_idx], feature_names=sample.feature_names
+            _fit_rows(inputs, train_idx, config.data.representation.name),
+            feature_names=sample.feature_names,
         )
         inputs["features"] = scaler.transform(inputs["features"]).astype(np.float32)
 
@@ -87,14 +107,23 @@ def train_experiment(
     hyper = model_hyperparameters(config, in_features=width, n_classes=len(sample.class_names))
     model = create_model(config.model.name, **hyper)
     inputs = model_inputs(model, inputs)  # the arrays this architecture consumes
-    task = ClassificationTask(model, **config.task.model_dump(exclude={"kind"}))
+    task = ClassificationTask(
+        model,
+        **config.task.model_dump(exclude={"kind"}),
+        signal_class=signal,
+        signal_efficiencies=config.evaluate.signal_efficiencies,
+    )
 
-    run_dir = Path(run_dir) if run_dir else new_run_dir(config)
+    from hepdl.train.distributed import agree_run_dir
+
+    # One run directory for all DDP processes, named on rank 0 (hepdl.train.distributed).
+    if run_dir is None:
+        run_dir = agree_run_dir(config.trainer, lambda: new_run_dir(config))
+    run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / "config.yaml")
     weights = _training_weights(config, sample, train_idx)  # (N,) or None
-    batch = config.data.batch_size
-    train_loader = tensor_loader(
+    batch = config.data.batch_rows(len(train_idx))  # rows, or a percentage of them
+    train_loader = batch_loader(
         _rows(inputs, train_idx),
         sample.labels[train_idx],
         batch_size=batch,
@@ -102,15 +131,22 @@ def train_experiment(
         seed=config.seed,
         weights=None if weights is None else weights[train_idx],
     )
-    val_loader = tensor_loader(
+    val_loader = batch_loader(
         _rows(inputs, val_idx),
         sample.labels[val_idx],
         batch_size=batch,
         shuffle=False,
         weights=None if weights is None else weights[val_idx],
     )
-    trainer, best = build_trainer(config.trainer, run_dir)
-    trainer.fit(task, train_loader, val_loader)
+    trainer, best, epoch_timer = fit_in_run_dir(
+        config, task, train_loader, val_loader, run_dir=run_dir, ckpt_path=ckpt_path,
+        shard_loaders=True,
+    )  # fmt: skip
+    if not trainer.is_global_zero:  # rank 0 evaluates once and writes; the others wait
+        from hepdl.train.distributed import wait_for_rank_zero
+
+        metrics, history = wait_for_rank_zero(trainer, run_dir)
+        return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
 
     if best.best_model_path:  # the best epoch's weights, not the last epoch's
         state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
@@ -129,10 +165,11 @@ def train_experiment(
     def scores(idx: np.ndarray) -> np.ndarray:
         return signal_scores(predict_probabilities(model, _rows(inputs, idx)), signal_class=signal)
 
+    test_scores, jets_per_second = timed_scores(scores, test_idx)
     metrics = write_evaluation(
         run_dir,
         labels=sample.labels[test_idx],
-        scores=scores(test_idx),
+        scores=test_scores,
         signal_class=signal,
         class_names=sample.class_names,
         signal_efficiencies=config.evaluate.signal_efficiencies,
@@ -148,14 +185,36 @@ def train_experiment(
             "best_epoch_score": float(best.best_model_score)
             if best.best_model_score is not None
             else None,
+            "n_parameters": trainable_parameters(model),
+            "train_seconds_per_epoch": epoch_timer.mean_seconds(),
+            "inference_jets_per_second": jets_per_second,
         },
     )
+    if trainer.world_size > 1:
+        from hepdl.train.distributed import release_other_ranks
+
+        release_other_ranks(trainer)
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
 
 
-def _rows(inputs: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
-    """The rows ``index`` of every named input."""
-    return {name: values[index] for name, values in inputs.items()}
+def _rows(inputs: dict[str, Any], index: np.ndarray) -> dict[str, Any]:
+    """The rows ``index`` of every named input (the trees of jets ``index`` for a tree)."""
+    from hepdl.train._tree_batches import select_rows
+
+    return select_rows(inputs, index)
+
+
+def _fit_rows(inputs: dict[str, np.ndarray], index: np.ndarray, representation: str) -> Any:
+    """What a Standardizer is fitted on: the flat features (n, F) of rows ``index``, or the
+    node features (T', F) of the clustering trees of jets ``index``."""
+    from hepdl.models.inputs import group_tree
+    from hepdl.train._tree_batches import node_features
+
+    grouped = group_tree(inputs)
+    if "tree" in grouped:
+        return node_features(grouped, index)
+    _require_flat_features(inputs, representation)
+    return inputs["features"][index]
 
 
 def _require_flat_features(inputs: dict[str, np.ndarray], representation: str) -> None:

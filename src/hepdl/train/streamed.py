@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hepdl.config import ExperimentConfig, save_config
+from hepdl.config import ExperimentConfig
 from hepdl.errors import ConfigError
 
 
@@ -32,6 +32,11 @@ class TaskBatches:
         if scaler is not None:
             self.shift = torch.as_tensor(scaler.mean, dtype=torch.float32)
             self.scale = torch.as_tensor(scaler.std, dtype=torch.float32)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Stream epoch ``epoch``'s order next (called by hepdl.train.resume.ExactResume, so
+        a resumed run does not replay epoch 0's)."""
+        self.loader.set_epoch(epoch)
 
     def __iter__(self) -> Iterator[tuple]:
         for batch in self.loader:
@@ -121,19 +126,26 @@ def _fit_preprocessing(config: ExperimentConfig, rep: Any) -> tuple[Any, Any, di
 
 
 def train_streaming(
-    config: ExperimentConfig, *, run_dir: Path, signal_index: Any
+    config: ExperimentConfig,
+    *,
+    run_dir: Path,
+    signal_index: Any,
+    ckpt_path: Path | None = None,
 ) -> tuple[Path, dict[str, Any], dict[str, list[float]]]:
-    """Train and evaluate ``config`` from streams; returns (run_dir, metrics, history)."""
+    """Train and evaluate ``config`` from streams; returns (run_dir, metrics, history).
+    ``ckpt_path``: continue a killed run from this checkpoint (hepdl.train.resume)."""
     import json
+    import time
 
     from hepdl.data import create_representation
     from hepdl.data.streaming import StreamingLoader
     from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
+    from hepdl.train._fit import fit_in_run_dir
+    from hepdl.train._timing import trainable_parameters
     from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
     from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
-    from hepdl.train.trainer import build_trainer
 
     data, stream = config.data, config.data.streaming
     rep = create_representation(data.representation.name, **data.representation.options())
@@ -146,16 +158,30 @@ def train_streaming(
     hyper = model_hyperparameters(config, in_features=width, n_classes=len(class_names))
     model = create_model(config.model.name, **hyper)
     names = list(model_inputs(model, head))
-    task = ClassificationTask(model, **config.task.model_dump(exclude={"kind"}))
+    task = ClassificationTask(
+        model,
+        **config.task.model_dump(exclude={"kind"}),
+        signal_class=signal,
+        signal_efficiencies=config.evaluate.signal_efficiencies,
+    )
 
-    save_config(config, run_dir / "config.yaml")
     workers = {"num_workers": stream.workers, "persistent_workers": stream.workers > 0}
     train_batches = TaskBatches(StreamingLoader(train_set, **workers), names, scaler)
     val_set = _dataset(config, stream.val_files, rep, shuffle=False, extra_columns=extra,
                        weights=rule)  # fmt: skip
     val_batches = TaskBatches(StreamingLoader(val_set, **workers), names, scaler)
-    trainer, best = build_trainer(config.trainer, run_dir)
-    trainer.fit(task, train_batches, val_batches)
+    if ckpt_path is not None:  # resumed: stream the next epoch's order, not epoch 0's
+        from hepdl.train.resume import next_epoch
+
+        train_batches.set_epoch(next_epoch(ckpt_path))
+    trainer, best, epoch_timer = fit_in_run_dir(
+        config, task, train_batches, val_batches, run_dir=run_dir, ckpt_path=ckpt_path,
+        shard_loaders=False,
+    )  # fmt: skip
+    if not trainer.is_global_zero:  # rank 0 evaluates once and writes; the others wait
+        from hepdl.train.distributed import wait_for_rank_zero
+
+        return (run_dir, *wait_for_rank_zero(trainer, run_dir))
     if best.best_model_path:  # the best epoch's weights, not the last epoch's
         state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
         task.load_state_dict(state["state_dict"])
@@ -182,7 +208,9 @@ def train_streaming(
             labels.append(y.numpy())
         return np.concatenate(labels), np.concatenate(scores)
 
+    started = time.perf_counter()  # streamed: the rate includes reading the test files
     test_labels, test_scores = scores_of(stream.test_files)
+    jets_per_second = len(test_labels) / max(time.perf_counter() - started, 1e-9)
     train_scores = signal_scores(
         predict_probabilities(model, _standardized(head, names, scaler)), signal_class=signal
     )
@@ -201,8 +229,15 @@ def train_streaming(
             "streamed": True,
             "n_test": len(test_labels),
             "epochs": int(trainer.current_epoch),
+            "n_parameters": trainable_parameters(model),
+            "train_seconds_per_epoch": epoch_timer.mean_seconds(),
+            "inference_jets_per_second": jets_per_second,
         },
     )
+    if trainer.world_size > 1:
+        from hepdl.train.distributed import release_other_ranks
+
+        release_other_ranks(trainer)
     return run_dir, metrics, history
 
 

@@ -21,6 +21,8 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.profilers import Profiler
 
 from hepdl.config import TrainerConfig
+from hepdl.train.checkpoints import AtomicCheckpointIO
+from hepdl.train.resume import ExactResume
 
 # A redraw of the tqdm bar costs ~40 µs, a few percent of a 1 ms step when done every step.
 PROGRESS_REFRESH_STEPS = 20
@@ -74,10 +76,17 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
         filename="best",
         monitor=monitor,
         mode=mode,
-        save_last=True,
         enable_version_counter=False,
     )
-    callbacks: list[L.Callback] = [best]
+    # Lightning's save_last rewrites last.ckpt only in epochs that improved the best one;
+    # resuming needs every epoch, so a second checkpoint without a monitor writes it. It
+    # comes after ``best`` (Lightning keeps the order of checkpoint callbacks), so its file
+    # holds the best score of the same epoch. ExactResume adds the generator states,
+    # the history and the stop flag to every checkpoint.
+    last = BestCheckpoint(
+        dirpath=run_dir / "checkpoints", filename="last", enable_version_counter=False
+    )
+    callbacks: list[L.Callback] = [best, last, ExactResume()]
     if stopping:
         callbacks.append(
             StopEarly(
@@ -89,6 +98,7 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
         )
     if config.progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
+    _check_precision(config)
     loggers = [
         CSVLogger(run_dir, name="logs", version=""),
         TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False),
@@ -97,6 +107,13 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
         max_epochs=config.max_epochs,
         accelerator=config.accelerator,
         devices=config.devices,
+        strategy=config.strategy,
+        num_nodes=config.num_nodes,
+        # Atomic writes, a kept previous last.ckpt, weights_only reads (checkpoints.py).
+        plugins=[AtomicCheckpointIO()],
+        # ShuffledBatches shards itself (loaders.py); Lightning's wrapper would hand each
+        # process whole batches, doubling the effective batch per optimizer step.
+        use_distributed_sampler=False,
         precision=config.precision,
         deterministic=config.deterministic,
         enable_progress_bar=config.progress_bar,
@@ -111,3 +128,19 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
         log_every_n_steps=0,
     )
     return trainer, best
+
+
+def _check_precision(config: TrainerConfig) -> None:
+    """float16 mixed precision needs a CUDA GPU (its loss scaling runs there); on a CPU the
+    bfloat16 variant trains with the same memory savings and no scaling."""
+    import torch
+
+    from hepdl.errors import ConfigError
+
+    if str(config.precision) in ("16", "16-mixed") and (
+        config.accelerator == "cpu" or not torch.cuda.is_available()
+    ):
+        raise ConfigError(
+            f"trainer.precision '{config.precision}' needs a CUDA GPU, and none is used here; "
+            "on a CPU use trainer.precision: bf16-mixed"
+        )

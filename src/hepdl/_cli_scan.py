@@ -1,0 +1,167 @@
+"""The scan commands of ``hepdl``: scan (grid or Optuna search) and learning-curve.
+
+Kept apart from cli.py so each file stays small; ``register(app)`` adds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hepdl._cli_common import fail
+from hepdl.errors import HepdlError
+
+_SET = typer.Option("--set", help="Override a key, e.g. --set trainer.max_epochs=5 (repeatable).")
+_OUT = typer.Option(help="Scan folder (default: <trainer.output_dir>/<name>-<kind>-<hash>).")
+_STORAGE = typer.Option(
+    help="Optuna storage URL shared by several machines, e.g. postgresql://user:pw@host/db "
+    "(default: sqlite:///<out>/study.db)."
+)
+_STUDY = typer.Option(help="Study name; the same name joins or resumes the study.")
+_METRIC = typer.Option(help="Test metric to optimise and plot (auc, accuracy, max_sic, ...).")
+
+
+def _prepare(config: Path, overrides: list[str]) -> None:
+    """Generate the config's sample first (with a progress bar), quieten Lightning and
+    Optuna: the scan prints one line per trial."""
+    import logging
+    import warnings
+
+    import lightning  # noqa: F401  (configures its loggers on import; quieten them after)
+    import optuna
+
+    from hepdl._cli_generation import generation_progress
+    from hepdl.config import load_config
+    from hepdl.train.inputs import generated_sample
+
+    source = load_config(config, overrides=overrides).data.generate
+    if source is not None:
+        progress, update = generation_progress()
+        with progress:
+            generated_sample(source, progress=update)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures: our own line per trial
+
+
+def _print_summary(result: Any, *, keys: list[str], metric: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hepdl.train._scan_space import short_text
+
+    table = Table(title=f"{result.study_name}: test {metric}, mean ± std over seeds")
+    for column in (*keys, "runs", "failures", metric):
+        table.add_column(column)
+    for row in result.rows:
+        mean, std = row.mean(metric), row.std(metric)
+        shown = "FAIL" if mean is None else f"{mean:.4f}" + (f" ± {std:.4f}" if std == std else "")
+        table.add_row(
+            *(short_text(row.values.get(k)) for k in keys),
+            str(len(row.runs)),
+            str(len(row.errors)),
+            shown,
+        )
+    console = Console()
+    console.print(table)
+    if result.best is not None:
+        console.print(f"best: {result.best.values} ({metric} = {result.best.mean(metric):.4f})")
+    console.print(
+        f"{result.n_complete} trial(s) finished, {result.n_failed} failed; "
+        f"results.md, results.csv, scan.json and plots in {result.out}"
+    )
+
+
+def scan(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(help="Grid key and values, e.g. --grid task.lr=1e-4,1e-3 (repeatable)."),
+    ] = None,
+    optuna: Annotated[
+        int | None, typer.Option("--optuna", help="Optuna search of N trials over --param.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Searched key: log:LOW:HIGH, float:LOW:HIGH, int:LOW:HIGH, intlog:LOW:HIGH or "
+            "choice:A,B, e.g. --param task.lr=log:1e-5:1e-1 (repeatable)."
+        ),
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="Trainings per point, seeds seed, seed+1, ...")] = 1,
+    set_: Annotated[list[str] | None, _SET] = None,
+    out: Annotated[Path | None, _OUT] = None,
+    metric: Annotated[str, _METRIC] = "auc",
+    direction: Annotated[str, typer.Option(help="maximize or minimize the metric.")] = "maximize",
+    storage: Annotated[str | None, _STORAGE] = None,
+    study_name: Annotated[str | None, _STUDY] = None,
+) -> None:
+    """Scan hyperparameters: a grid (--grid) or an Optuna search (--optuna N --param ...).
+
+    Writes results.csv, results.md (mean ± std over seeds of every test metric per point),
+    heatmap.png (grids) and scan.json. Interrupted? Run the same command again: it resumes.
+    """
+    from hepdl.train._scan_space import parse_grid, parse_param
+    from hepdl.train.scan import ScanRequest, run_scan
+
+    try:
+        if direction not in ("maximize", "minimize"):
+            raise HepdlError(f"--direction {direction!r}: expected maximize or minimize")
+        request = ScanRequest(
+            config_path=config,
+            grid=[parse_grid(text) for text in grid or []],
+            params=[parse_param(text) for text in param or []],
+            n_trials=optuna,
+            seeds=seeds,
+            overrides=list(set_ or []),
+            out=out,
+            storage=storage,
+            study_name=study_name,
+            metric=metric,
+            direction=direction,  # type: ignore[arg-type]
+        )
+        _prepare(config, request.overrides)
+        result = run_scan(request, report=typer.echo)
+    except HepdlError as err:
+        fail(err)
+    _print_summary(result, keys=request.keys(), metric=metric)
+
+
+def learning_curve(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    sizes: Annotated[str, typer.Option(help="Training rows, e.g. --sizes 1000,3000,10000.")],
+    seeds: Annotated[int, typer.Option(help="Trainings per size (the band).")] = 3,
+    metric: Annotated[str, _METRIC] = "auc",
+    set_: Annotated[list[str] | None, _SET] = None,
+    out: Annotated[Path | None, _OUT] = None,
+    storage: Annotated[str | None, _STORAGE] = None,
+    study_name: Annotated[str | None, _STUDY] = None,
+) -> None:
+    """Test metrics against the number of training rows (data.train_size), mean and std over
+    seeds; validation and test rows stay the same. Writes learning_curve.png and the tables."""
+    from hepdl.train.learning_curve import SIZE_KEY, parse_sizes, run_learning_curve
+
+    try:
+        wanted = parse_sizes(sizes)
+        _prepare(config, list(set_ or []))
+        result = run_learning_curve(
+            config,
+            sizes=wanted,
+            seeds=seeds,
+            metric=metric,
+            overrides=list(set_ or []),
+            out=out,
+            storage=storage,
+            study_name=study_name,
+            report=typer.echo,
+        )
+    except HepdlError as err:
+        fail(err)
+    _print_summary(result, keys=[SIZE_KEY], metric=metric)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(scan)
+    app.command("learning-curve")(learning_curve)

@@ -1,0 +1,82 @@
+"""What a run costs, for the landscape table: seconds per training epoch, inference
+throughput and the number of trainable parameters.
+
+``EpochTimer`` is a Lightning callback timing the training part of each epoch (the
+validation pass inside it is subtracted, so models with the same training set compare
+by their training cost alone). ``timed_scores`` times a prediction on the test set after a
+warm-up batch, so one-off costs (lazy allocations, oneDNN kernel selection) are not
+charged to throughput.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import numpy as np
+
+# Rows predicted once before timing: enough to trigger every lazy first-call cost.
+WARMUP_ROWS = 256
+
+# The wall-clock entries of metrics.json: they differ between any two runs, while every
+# other entry is reproducible (same config and seed, same values).
+TIMING_KEYS = ("train_seconds_per_epoch", "inference_jets_per_second")
+
+
+def without_timings(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` without the wall-clock entries (what two identical runs share)."""
+    return {key: value for key, value in metrics.items() if key not in TIMING_KEYS}
+
+
+class EpochTimer(L.Callback):
+    """Wall time of each training epoch, validation excluded.
+
+    ``seconds[e] = t(train epoch end) - t(train epoch start) - t(validation inside it)``.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._start = 0.0
+        self._validation = 0.0
+        self._val_start = 0.0
+
+    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        self._start = time.perf_counter()
+        self._validation = 0.0
+
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        self._val_start = time.perf_counter()
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        # Inside fit the validation pass runs within the training epoch (reset at the next
+        # epoch's start, so a stand-alone trainer.validate() changes nothing).
+        self._validation += time.perf_counter() - self._val_start
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        self.seconds.append(time.perf_counter() - self._start - self._validation)
+
+    def mean_seconds(self) -> float | None:
+        """Mean over the finished epochs; None before the first epoch ends."""
+        return float(np.mean(self.seconds)) if self.seconds else None
+
+
+def timed_scores(
+    predict: Callable[[np.ndarray], np.ndarray], index: np.ndarray
+) -> tuple[np.ndarray, float | None]:
+    """``(predict(index), jets per second)``: the rows ``index`` predicted in one timed call
+    after a warm-up call on the first ``WARMUP_ROWS`` of them. The rate is None for an
+    empty index or a call too fast for the clock."""
+    if len(index):
+        predict(index[:WARMUP_ROWS])  # warm-up, not timed
+    start = time.perf_counter()
+    scores = predict(index)  # (N,)
+    elapsed = time.perf_counter() - start
+    rate = len(index) / elapsed if len(index) and elapsed > 0 else None
+    return scores, rate
+
+
+def trainable_parameters(model: Any) -> int:
+    """Number of trainable parameters of a torch module (``requires_grad`` tensors)."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))

@@ -1,0 +1,207 @@
+"""The learning-rate range test (Smith 2017) with Lightning's LR finder.
+
+Training starts at ``min_lr`` and multiplies the learning rate by a constant factor after
+every optimizer step, reaching ``max_lr`` at the last of ``num_training`` = n steps
+(Lightning's _ExponentialLR: eta_0 = eta_min, eta_i = eta_min (eta_max / eta_min)^((i + 1) / n)),
+
+recording the training loss smoothed as L_i = (beta L_(i-1) + (1 - beta) l_i) / (1 - beta^(i+1))
+(beta = 0.98, Lightning's _LRCallback). The suggestion is Lightning's: the learning rate
+where the smoothed loss falls fastest (steepest negative slope). The model's weights and
+the optimiser state are restored afterwards.
+
+Under manual optimisation (ClassificationTask) Lightning's finder still records the loss,
+since ``training_step`` returns it (Lightning hands that value to ``on_train_batch_end``
+as ``outputs["loss"]``), but Lightning does not step the finder's scheduler; the task
+steps every per-step scheduler in Lightning's list after its optimizer step, which
+includes the finder's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepdl.config import ExperimentConfig
+from hepdl.errors import ConfigError, DataError
+
+SUGGESTION_SKIP = 10  # first points left out of the suggestion (Lightning's default)
+
+
+@dataclass(frozen=True)
+class LRFindResult:
+    """The swept learning rates, their smoothed losses (same length) and the suggestion."""
+
+    lrs: list[float]
+    losses: list[float]
+    suggestion: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        # JSON has no NaN: a step without a loss (none recorded) is written as null.
+        return {
+            "lrs": self.lrs,
+            "losses": [x if math.isfinite(x) else None for x in self.losses],
+            "suggestion": self.suggestion,
+        }
+
+
+def find_lr(
+    task: Any,
+    train_loader: Any,
+    *,
+    work_dir: Path,
+    min_lr: float = 1e-6,
+    max_lr: float = 1.0,
+    num_training: int = 100,
+    early_stop_threshold: float | None = 4.0,
+    accelerator: str = "auto",
+    precision: str = "32-true",
+) -> LRFindResult:
+    """Run the range test on ``task`` (a LightningModule) with ``train_loader``.
+
+    ``early_stop_threshold``: stop when the smoothed loss exceeds this multiple of the best
+    one (divergence); None sweeps all ``num_training`` steps.
+    """
+    import lightning as L
+    from lightning.pytorch.tuner import Tuner
+
+    if not 0 < min_lr < max_lr:
+        raise ConfigError(f"lr-find: expected 0 < min_lr < max_lr, got {min_lr:g} and {max_lr:g}")
+    if num_training < 2:
+        raise ConfigError(f"lr-find: num_training must be at least 2, got {num_training}")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    trainer = L.Trainer(
+        accelerator=accelerator,
+        devices=1,
+        max_epochs=-1,  # the finder stops after num_training steps, over as many epochs as needed
+        precision=precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=work_dir,
+        num_sanity_val_steps=0,
+    )
+    finder = Tuner(trainer).lr_find(
+        task,
+        train_dataloaders=train_loader,
+        min_lr=min_lr,
+        max_lr=max_lr,
+        num_training=num_training,
+        early_stop_threshold=early_stop_threshold,
+        update_attr=False,
+    )
+    lrs = [float(x) for x in finder.results["lr"]]
+    losses = [float(x) for x in finder.results["loss"]]
+    enough = len(lrs) > SUGGESTION_SKIP + 1  # it also skips the last point
+    suggestion = finder.suggestion(skip_begin=SUGGESTION_SKIP) if enough else None
+    return LRFindResult(
+        lrs=lrs, losses=losses, suggestion=None if suggestion is None else float(suggestion)
+    )
+
+
+def plot_lr_find(result: LRFindResult, path: Path) -> Path:
+    """Smoothed loss against the learning rate (log x), the suggestion marked."""
+    from hepdl.plots._style import SIGNAL_COLOR, hep_style, new_figure, save_figure
+
+    lrs, losses = np.asarray(result.lrs), np.asarray(result.losses)  # (S,), (S,)
+    with hep_style():
+        fig, (ax,) = new_figure(figsize=(10, 8))
+        # The smoothing's bias correction lags over the first steps (the loss seems to rise
+        # there); Lightning's suggestion skips them, and the plot greys them out.
+        early = min(SUGGESTION_SKIP + 1, len(lrs))
+        ax.plot(lrs[:early], losses[:early], ls=":", lw=2, color="0.6", label="Smoothing warm-up")
+        ax.plot(lrs[early - 1 :], losses[early - 1 :], lw=2, label="Smoothed training loss")
+        if result.suggestion is not None:
+            at = int(np.argmin(np.abs(lrs - result.suggestion)))
+            ax.plot(
+                [lrs[at]],
+                [losses[at]],
+                "o",
+                ms=10,
+                color=SIGNAL_COLOR,
+                label=f"Suggested lr = {result.suggestion:.2e}",
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("Learning rate")
+        ax.set_ylabel("Loss")
+        ax.legend(loc="best")
+        return save_figure(fig, path)
+
+
+def lr_find_experiment(
+    config: ExperimentConfig,
+    *,
+    out_dir: Path,
+    min_lr: float = 1e-6,
+    max_lr: float = 1.0,
+    num_training: int = 100,
+) -> LRFindResult:
+    """The range test on the training split of ``config``: writes ``lr_find.json`` and
+    ``lr_find.png`` to ``out_dir``. ``task.schedule`` is left out (the test sets the lr)."""
+    import lightning as L
+
+    from hepdl.models.classical import is_classical
+    from hepdl.tasks import ClassificationTask
+    from hepdl.train.artifacts import write_json
+
+    if is_classical(config.model.name):
+        raise ConfigError(
+            f"lr-find trains a neural network; model.name '{config.model.name}' is a "
+            "scikit-learn baseline without a learning rate"
+        )
+    if config.data.streaming is not None:
+        raise ConfigError(
+            "lr-find reads the training split into memory; data.streaming is not supported: "
+            "point data.files at one file of the stream instead"
+        )
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    model, loader = _training_split(config)
+    options = config.task.model_dump(exclude={"kind", "schedule"})
+    task = ClassificationTask(model, **options)
+    result = find_lr(
+        task,
+        loader,
+        work_dir=out_dir,
+        min_lr=min_lr,
+        max_lr=max_lr,
+        num_training=num_training,
+        accelerator=config.trainer.accelerator,
+        precision=config.trainer.precision,
+    )
+    if not result.lrs:
+        raise DataError("lr-find: no training step ran; the training split is empty")
+    write_json(out_dir / "lr_find.json", result.to_dict())
+    plot_lr_find(result, out_dir / "lr_find.png")
+    return result
+
+
+def _training_split(config: ExperimentConfig) -> tuple[Any, Any]:
+    """(model, shuffled loader of the training rows), prepared as ``hepdl train`` does."""
+    from hepdl.data.scaling import Standardizer
+    from hepdl.models import create_model
+    from hepdl.models.inputs import model_inputs
+    from hepdl.train.artifacts import model_hyperparameters
+    from hepdl.train.inputs import load_sample, split_rows
+    from hepdl.train.loaders import tensor_loader
+
+    sample = load_sample(config.data)
+    train_idx, _, _ = split_rows(config.data, sample.labels, seed=config.seed)
+    inputs = {name: values[train_idx] for name, values in sample.inputs.items()}
+    if config.data.standardize and set(inputs) == {"features"}:
+        scaler = Standardizer().fit(inputs["features"], feature_names=sample.feature_names)
+        inputs["features"] = scaler.transform(inputs["features"]).astype(np.float32)
+    width = inputs["features"].shape[-1] if "features" in inputs else None
+    hyper = model_hyperparameters(config, in_features=width, n_classes=len(sample.class_names))
+    model = create_model(config.model.name, **hyper)
+    loader = tensor_loader(
+        model_inputs(model, inputs),
+        sample.labels[train_idx],
+        batch_size=config.data.batch_size,
+        shuffle=True,
+        seed=config.seed,
+    )
+    return model, loader

@@ -1,0 +1,278 @@
+"""Continuing a killed run from its last checkpoint, ending where an unkilled run ends.
+
+Lightning's checkpoint restores the weights, the optimizer and scheduler states, the loop
+counters and the callbacks (best score, early-stopping patience). For the same weights
+bit for bit a resumed run also needs
+
+* the same batches: ``ShuffledBatches`` draws epoch e's order from (seed, e) and
+  Lightning calls its ``set_epoch`` with the restored epoch;
+* the same random numbers: dropout, noise and the DataLoader's base seed draw from the
+  global torch, NumPy and Python generators, whose states ``ExactResume`` saves in every
+  checkpoint and restores before the first resumed step;
+* the same task state: the per-epoch ``history`` (it feeds history.json and the plots)
+  and whether early stopping had already ended training.
+
+The run's ``config.yaml`` must equal the given config, ignoring only keys that cannot
+change what is computed (``IGNORED_KEYS``), or the run would silently become another run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import yaml
+from torch.utils.data import DataLoader
+
+from hepdl.config import ExperimentConfig, config_from_dict
+from hepdl.errors import ConfigError, DataError
+from hepdl.train.checkpoints import LAST, PREVIOUS, last_checkpoint
+
+STATE_KEY = "hepdl_resume"
+
+# trainer.progress_bar only draws to the terminal; trainer.output_dir only picks the
+# parent folder of *new* run directories, and a resume names its run directory itself.
+# Everything else (data, split, model, optimiser, epochs, devices, precision, seed) can
+# change the weights, so it must match.
+IGNORED_KEYS = frozenset({"trainer.progress_bar", "trainer.output_dir"})
+_ABSENT = "<absent>"
+
+
+def rng_state() -> dict[str, Any]:
+    """The global torch (CPU and CUDA), NumPy and Python generator states, as tensors,
+    numbers and tuples only (loadable with ``weights_only=True``)."""
+    # The legacy global generator is the one seed_everything seeds and old code draws from.
+    _, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),  # (624,) uint32 values
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore the generators saved by ``rng_state``."""
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    saved = state["numpy"]
+    np.random.set_state(  # noqa: NPY002
+        (
+            "MT19937",
+            saved["keys"].numpy().astype(np.uint32),
+            saved["pos"],
+            saved["has_gauss"],
+            saved["cached_gaussian"],
+        )
+    )
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def next_epoch(checkpoint_path: Path) -> int:
+    """The epoch a run resumed from this checkpoint trains first.
+
+    Lightning takes the first batch of an iterable without a length (a stream) before
+    any hook of the first epoch, so such a loader must be set to this epoch before fit.
+    """
+    from hepdl.train.checkpoints import read_checkpoint
+
+    checkpoint = read_checkpoint(checkpoint_path)
+    saved = checkpoint.get(STATE_KEY, {})
+    return int(saved.get("next_epoch", checkpoint["epoch"] + 1))
+
+
+def _set_loader_epoch(trainer: L.Trainer) -> None:
+    """Lightning sets the epoch of a DataLoader's sampler; an iterable of batches that is
+    no DataLoader (the streamed TaskBatches) gets it here, before the epoch's iter()
+    (from the second epoch of a fit on; see ``next_epoch`` for the first)."""
+    loader = trainer.train_dataloader
+    if not isinstance(loader, DataLoader) and callable(getattr(loader, "set_epoch", None)):
+        loader.set_epoch(trainer.fit_loop.epoch_progress.current.processed)
+
+
+class ExactResume(L.Callback):
+    """Saves in every checkpoint what Lightning does not: the generator states, the task's
+    ``history`` and whether training had stopped early; restores them on resume."""
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        history = getattr(pl_module, "history", {})
+        checkpoint[STATE_KEY] = {
+            "rng": rng_state(),
+            "history": {name: list(values) for name, values in history.items()},
+            # EarlyStopping runs before the checkpoint callbacks, so this is final.
+            "stopped": bool(trainer.should_stop),
+            "next_epoch": int(trainer.fit_loop.epoch_progress.current.processed),
+        }
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        _set_loader_epoch(trainer)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # A run resumed after early stopping skips the fit loop, which leaves its epoch
+        # count one short (the last epoch was processed, but not marked completed). Lightning
+        # does the same correction when max_epochs is reached; a finished fit is unaffected.
+        progress = trainer.fit_loop.epoch_progress.current
+        if trainer.should_stop and progress.completed < progress.processed:
+            progress.completed = progress.processed
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        _follow_moved_run(trainer, checkpoint)
+        saved = checkpoint.get(STATE_KEY)
+        if saved is None:  # a checkpoint written without this callback: nothing to restore
+            return
+        set_rng_state(saved["rng"])
+        if hasattr(pl_module, "history"):
+            pl_module.history = {name: list(values) for name, values in saved["history"].items()}
+        # Fit clears should_stop before restoring; without this a run that had stopped
+        # early would train on after its last checkpoint.
+        trainer.should_stop = saved["stopped"]
+
+
+_CHECKPOINT_PATHS = ("best_model_path", "kth_best_model_path", "last_model_path")
+
+
+def _follow_moved_run(trainer: L.Trainer, checkpoint: dict[str, Any]) -> None:
+    """Point the saved ModelCheckpoint states at this run's checkpoint folder.
+
+    Lightning drops a checkpoint callback's best score when the folder it was saved from
+    differs from the current one, which would change which epoch counts as best after a
+    run directory was moved or copied. Runs here before Lightning reads those states.
+    """
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    states = checkpoint.get("callbacks", {})
+    for callback in trainer.checkpoint_callbacks:
+        state = states.get(callback.state_key)
+        if not isinstance(callback, ModelCheckpoint) or not isinstance(state, dict):
+            continue
+        old, new = state.get("dirpath"), callback.dirpath
+        if not old or not new or old == new:
+            continue
+
+        def moved(path: str, old: str = old, new: str = new) -> str:
+            return new + path[len(old) :] if path.startswith(old) else path
+
+        state["dirpath"] = new
+        for key in _CHECKPOINT_PATHS:
+            if isinstance(state.get(key), str):
+                state[key] = moved(state[key])
+        if isinstance(state.get("best_k_models"), dict):
+            state["best_k_models"] = {moved(k): v for k, v in state["best_k_models"].items()}
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """{"a.b.c": leaf} of nested dicts (lists are leaves)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(_flatten(value, path) if isinstance(value, dict) and value else {path: value})
+    return flat
+
+
+def config_differences(saved: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    """``"key.path: run has A, given B"`` for every leaf that differs, ignored keys left out."""
+    old, new = _flatten(saved), _flatten(given)
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        if key in IGNORED_KEYS:
+            continue
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if a != b:
+            lines.append(f"{key}: run has {a!r}, given {b!r}")
+    return lines
+
+
+def check_same_config(config: ExperimentConfig, run_dir: Path) -> None:
+    """ConfigError listing every differing key path when ``run_dir/config.yaml`` is not
+    ``config`` (both validated, so keys left at their defaults compare equal)."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; --resume expects a hepdl run directory")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise DataError(f"{path}: not valid YAML: {err}") from None
+    saved = config_from_dict(raw, source=str(path)).to_dict()
+    given = yaml.safe_load(yaml.safe_dump(config.to_dict()))  # the same float/list forms
+    differences = config_differences(saved, given)
+    if differences:
+        raise ConfigError(
+            f"cannot resume {run_dir}: the config differs from {path} at "
+            + "; ".join(differences)
+            + " (resume with the run's own config, or start a new run)"
+        )
+
+
+def finished_result(run_dir: Path) -> tuple[dict[str, Any], dict[str, list[float]]] | None:
+    """(metrics, history) of a run that completed (``metrics.json`` written last), else None."""
+    metrics = run_dir / "metrics.json"
+    if not metrics.is_file():
+        return None
+    history = run_dir / "history.json"
+    saved = json.loads(history.read_text()) if history.is_file() else {}
+    return json.loads(metrics.read_text()), saved
+
+
+def resume_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint to continue ``run_dir`` from; None when the run was stopped before
+    its first checkpoint (it then starts over, in place)."""
+    folder = Path(run_dir) / "checkpoints"
+    if not (folder / LAST).exists() and not (folder / PREVIOUS).exists():
+        warnings.warn(
+            f"{run_dir} has no checkpoint yet (killed during its first epoch); "
+            "training it from the start",
+            stacklevel=2,
+        )
+        return None
+    path, _ = last_checkpoint(folder)
+    return path
+
+
+def resume_run(
+    config: ExperimentConfig, run_dir: Path
+) -> tuple[Path, Path | None, tuple[dict[str, Any], dict[str, list[float]]] | None]:
+    """(run_dir, checkpoint to continue from or None, (metrics, history) if it finished).
+
+    A finished run (``metrics.json`` is written last) is not trained again: its stored
+    results are returned, so resuming twice is harmless.
+    """
+    from hepdl.models.classical import is_classical
+
+    if is_classical(config.model.name):
+        raise ConfigError(
+            f"--resume continues Lightning training from its checkpoints; model "
+            f"'{config.model.name}' is a scikit-learn baseline fitted in one call and has "
+            "none: start a new run"
+        )
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: no such run directory to resume")
+    check_same_config(config, run_dir)
+    finished = finished_result(run_dir)
+    if finished is not None:
+        warnings.warn(
+            f"{run_dir} already finished (metrics.json is there); returning its results "
+            "without training",
+            stacklevel=2,
+        )
+        return run_dir, None, finished
+    return run_dir, resume_checkpoint(run_dir), None

@@ -1,0 +1,315 @@
+"""Hyperparameter scans: a grid (Optuna's GridSampler) or an Optuna search (TPE), one study.
+
+Each trial is one point of the search: it trains the config with the point's values as
+``--set`` overrides once per seed (:func:`hepdl.train.run.train_experiment`, run
+directories ``<out>/trials/<number>_<values>/seed=<seed>``) and records the run
+directories and every test metric as user attributes; its value is the mean of
+``metric`` over the seeds. A trial whose training raises is recorded as FAIL with the
+error, and the scan goes on.
+
+The study lives in ``<out>/study.db`` (SQLite) or at ``storage`` (a PostgreSQL URL that
+several machines share); the same request joins or resumes the same study, and a grid
+trains only the points no trial has finished or started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from hepdl.errors import ConfigError
+from hepdl.train._scan_report import (
+    ERROR_ATTR,
+    INTERRUPTED,
+    METRICS_ATTR,
+    RUN_DIRS_ATTR,
+    VALUES_ATTR,
+    ScanRow,
+    rows_from_trials,
+    write_tables,
+)
+from hepdl.train._scan_space import (
+    GridAxis,
+    SearchParam,
+    point_config,
+    run_name,
+    to_param,
+)
+
+__all__ = ["GridAxis", "ScanRequest", "ScanResult", "SearchParam", "run_scan"]
+
+# Overrides applied before the user's --set: a scan prints one line per trial instead.
+_SCAN_DEFAULTS = ("trainer.progress_bar=false",)
+
+
+@dataclass
+class ScanRequest:
+    """A grid (``grid``) or an Optuna search of ``n_trials`` trials over ``params``."""
+
+    config_path: Path
+    grid: list[GridAxis] = field(default_factory=list)
+    params: list[SearchParam] = field(default_factory=list)
+    n_trials: int | None = None
+    seeds: int = 1
+    overrides: list[str] = field(default_factory=list)
+    out: Path | None = None
+    storage: str | None = None
+    study_name: str | None = None
+    metric: str = "auc"
+    direction: Literal["maximize", "minimize"] = "maximize"
+    kind: str = "scan"
+    sampler_seed: int = 0
+
+    def keys(self) -> list[str]:
+        return [a.key for a in self.grid] + [p.key for p in self.params]
+
+    def digest(self) -> str:
+        """Eight hex digits naming this search: same request, same study and folder."""
+        described = {
+            "config": str(self.config_path.resolve()),
+            "grid": [(a.key, a.choices()) for a in self.grid],
+            "params": [(p.key, p.kind, p.low, p.high, p.choices) for p in self.params],
+            "seeds": self.seeds,
+            "overrides": self.overrides,
+            "metric": self.metric,
+            "direction": self.direction,
+        }
+        text = json.dumps(described, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    out: Path
+    study_name: str
+    rows: list[ScanRow]
+    n_complete: int
+    n_failed: int
+    best: ScanRow | None
+
+
+def _check_request(request: ScanRequest) -> None:
+    if bool(request.grid) == bool(request.params):
+        raise ConfigError("scan: give grid keys (--grid) or Optuna parameters (--param), not both")
+    if request.params and (request.n_trials is None or request.n_trials < 1):
+        raise ConfigError("scan: --param needs --optuna N, the number of trials (N >= 1)")
+    if request.seeds < 1:
+        raise ConfigError(f"scan: --seeds {request.seeds}; expected at least 1")
+    keys = request.keys()
+    if "seed" in keys:
+        raise ConfigError("scan: vary the seed with --seeds N, not as a scan key")
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ConfigError(f"scan: key {', '.join(repeated)} is given twice")
+
+
+def _grid_points(grid: list[GridAxis]) -> list[dict[str, Any]]:
+    import itertools
+
+    return [
+        dict(zip([a.key for a in grid], combo, strict=True))
+        for combo in itertools.product(*(a.values for a in grid))
+    ]
+
+
+def validate_points(request: ScanRequest) -> Any:
+    """Load the config of every grid point (or both ends of every Optuna range) before
+    anything trains; returns the config without scan values (for its name, seed, output)."""
+    path, overrides = request.config_path, request.overrides
+    base = point_config(path, overrides=overrides, values={}, option="--set")
+    for values in _grid_points(request.grid) if request.grid else []:
+        point_config(path, overrides=overrides, values=values, option="--grid")
+    for param in request.params:
+        for value in param.ends():
+            point_config(path, overrides=overrides, values={param.key: value}, option="--param")
+    return base
+
+
+def _objective(
+    request: ScanRequest, *, seeds: list[int], trials_dir: Path, report: Callable[[str], None]
+) -> Callable[[Any], float]:
+    from hepdl.train.run import train_experiment
+
+    def objective(trial: Any) -> float:
+        if request.grid:
+            picked = {a.key: trial.suggest_categorical(a.key, a.choices()) for a in request.grid}
+            values = {a.key: a.value(picked[a.key]) for a in request.grid}
+        else:
+            values = {p.key: p.suggest(trial) for p in request.params}
+        trial.set_user_attr(VALUES_ATTR, values)
+        folder = trials_dir / run_name(trial.number, values)
+        metrics: list[dict[str, Any]] = []
+        run_dirs: list[str] = []
+        for seed in seeds:
+            try:
+                config = point_config(
+                    request.config_path,
+                    overrides=[*_SCAN_DEFAULTS, *request.overrides, f"seed={seed}"],
+                    values=values,
+                    option="scan",
+                )
+                result = train_experiment(config, run_dir=folder / f"seed={seed}")
+                if request.metric not in result.metrics:
+                    raise ConfigError(
+                        f"--metric '{request.metric}' is not a test metric of this run; "
+                        f"metrics: {', '.join(result.metrics)}"
+                    )
+            except KeyboardInterrupt:  # FAIL for Optuna; the same command runs it again
+                trial.set_user_attr(ERROR_ATTR, INTERRUPTED)
+                raise
+            except Exception as err:  # recorded as FAIL; the scan goes on (optimize's catch)
+                message = f"seed {seed}: {type(err).__name__}: {err}"
+                trial.set_user_attr(ERROR_ATTR, message)
+                report(f"trial {trial.number} {values} FAILED: {message}")
+                raise
+            metrics.append(result.metrics)
+            run_dirs.append(str(result.run_dir))
+            trial.set_user_attr(METRICS_ATTR, metrics)
+            trial.set_user_attr(RUN_DIRS_ATTR, run_dirs)
+        value = sum(float(m[request.metric]) for m in metrics) / len(metrics)
+        report(f"trial {trial.number} {values}: {request.metric} = {value:.4f}")
+        return value
+
+    return objective
+
+
+def _interrupted(trial: Any) -> bool:
+    return trial.user_attrs.get(ERROR_ATTR) == INTERRUPTED
+
+
+def _queue_interrupted(study: Any) -> int:
+    """Queue again, with their values, the points whose trials were interrupted and never
+    finished otherwise; returns how many trials wait in the queue."""
+    trials = study.get_trials(deepcopy=False)
+    # Finished, running or already queued (by another worker): not queued again.
+    seen = {
+        json.dumps(t.system_attrs.get("fixed_params", t.params), sort_keys=True)
+        for t in trials
+        if not _interrupted(t)
+    }
+    for trial in trials:
+        key = json.dumps(trial.params, sort_keys=True)
+        if _interrupted(trial) and key not in seen:
+            study.enqueue_trial(trial.params)
+            seen.add(key)
+    return sum(t.state.name == "WAITING" for t in study.get_trials(deepcopy=False))
+
+
+def _untaken_grid_points(study: Any, n_points: int) -> int:
+    """Grid points no trial has taken (GridSampler stores ``grid_id`` on each trial)."""
+    taken = {t.system_attrs.get("grid_id") for t in study.get_trials(deepcopy=False)}
+    return n_points - len(taken & set(range(n_points)))
+
+
+def _optuna_todo(study: Any, n_trials: int) -> int:
+    """Trials to run for ``--optuna N``: N minus those finished (interrupted ones run again)."""
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+    return max(0, n_trials - sum(not _interrupted(t) for t in finished))
+
+
+def run_scan(request: ScanRequest, *, report: Callable[[str], None] | None = None) -> ScanResult:
+    """Run (or join, or resume) the scan; writes results.csv, results.md, scan.json and,
+    for a grid, heatmap.png into the scan directory."""
+    import optuna
+
+    from hepdl.train._scan_storage import default_storage, open_storage, shown_url
+
+    say = report or (lambda _line: None)
+    _check_request(request)
+    base = validate_points(request)  # every mistake in a key or value, before training
+    name = request.study_name or f"{base.name}-{request.kind}-{request.digest()}"
+    out = (request.out or Path(base.trainer.output_dir) / name).resolve()
+    if request.storage is None:
+        out.mkdir(parents=True, exist_ok=True)  # the SQLite file lives there
+    url = request.storage or default_storage(out)
+    storage = open_storage(url)  # reachable, or one clear error before anything trains
+    out.mkdir(parents=True, exist_ok=True)
+    if request.grid:
+        space = {a.key: a.choices() for a in request.grid}
+        sampler: Any = optuna.samplers.GridSampler(space, seed=request.sampler_seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=request.sampler_seed)
+    try:
+        study = optuna.create_study(
+            study_name=name,
+            storage=storage,
+            sampler=sampler,
+            direction=request.direction,
+            load_if_exists=True,
+        )
+    except ValueError as err:  # e.g. an existing study of that name optimises the other way
+        raise ConfigError(f"--study-name {name}: cannot join the study: {err}") from None
+    seeds = [base.seed + i for i in range(request.seeds)]
+    objective = _objective(request, seeds=seeds, trials_dir=out / "trials", report=say)
+    run = {"func": objective, "catch": (Exception,)}
+    if request.grid:
+        queued = _queue_interrupted(study)
+        fresh = _untaken_grid_points(study, len(_grid_points(request.grid)))
+        say(f"study '{name}' in {shown_url(url)}: {queued + fresh} point(s) to train")
+        if queued:  # fixed values: any sampler; GridSampler would stop on its full grid
+            plain = optuna.samplers.RandomSampler(seed=request.sampler_seed)
+            again = optuna.load_study(study_name=name, storage=storage, sampler=plain)
+            again.optimize(n_trials=queued, **run)
+        if fresh:
+            study.optimize(n_trials=fresh, **run)
+    else:  # --optuna N; with several workers, each stops once N trials have completed
+        todo = _optuna_todo(study, request.n_trials)
+        say(f"study '{name}' in {shown_url(url)}: {todo} trial(s) to run")
+        complete = (optuna.trial.TrialState.COMPLETE,)
+        limit = optuna.study.MaxTrialsCallback(request.n_trials, states=complete)
+        if todo:
+            study.optimize(n_trials=todo, callbacks=[limit], **run)
+    return _summarise(request, study, out=out, url=url)
+
+
+def _summarise(request: ScanRequest, study: Any, *, out: Path, url: str) -> ScanResult:
+    from hepdl.train._scan_heatmap import plot_heatmap
+    from hepdl.train._scan_storage import shown_url
+
+    trials = study.get_trials(deepcopy=False)
+    rows = rows_from_trials(trials)
+    if request.grid:  # the grid's own order, not the order the trials ran in
+        rows.sort(
+            key=lambda r: [a.choices().index(to_param(r.values[a.key])) for a in request.grid]
+        )
+    states = [t.state.name for t in trials if not _interrupted(t)]
+    scored = [r for r in rows if r.mean(request.metric) is not None]
+    pick = max if request.direction == "maximize" else min
+    best = pick(scored, key=lambda r: r.mean(request.metric)) if scored else None
+    summary = {
+        "kind": request.kind,
+        "config": str(request.config_path),
+        "study_name": study.study_name,
+        "storage": shown_url(url),
+        "metric": request.metric,
+        "direction": request.direction,
+        "keys": request.keys(),
+        "seeds": request.seeds,
+        "overrides": request.overrides,
+        "n_complete": states.count("COMPLETE"),
+        "n_failed": states.count("FAIL"),
+        "best": None
+        if best is None
+        else {"values": best.values, "mean": best.mean(request.metric)},
+    }
+    write_tables(out, rows, keys=request.keys(), metric=request.metric, summary=summary)
+    if request.grid and scored and request.kind == "scan":  # a learning curve plots its own
+        plot_heatmap(
+            rows,
+            keys=request.keys(),
+            metric=request.metric,
+            direction=request.direction,
+            path=out / "heatmap.png",
+        )
+    return ScanResult(
+        out=out,
+        study_name=study.study_name,
+        rows=rows,
+        n_complete=summary["n_complete"],
+        n_failed=summary["n_failed"],
+        best=best,
+    )
