@@ -89,7 +89,9 @@ def test_sequence_is_the_pt_ordered_four_momentum_padded() -> None:
     table = make_table(
         [[5.0, 20.0, 10.0], [], [7.0]], [[0.1, -0.2, 0.3], [], [1.0]], [[0.0, 0.5, 1.0], [], [2.0]]
     )
-    rep = create_representation("sequence", max_particles=2)
+    rep = create_representation(
+        "sequence", max_particles=2, features=["px", "py", "pz", "energy"]
+    )
     out = rep(table, source="m")
     assert set(out) == {"features", "mask"}
     assert out["features"].shape == (3, 2, 4) and out["features"].dtype == np.float32
@@ -101,6 +103,23 @@ def test_sequence_is_the_pt_ordered_four_momentum_padded() -> None:
     assert np.allclose(out["features"][2, 0], naive_jet(table, 2)[0], rtol=1e-6)
     assert not out["features"][1].any() and not out["features"][2, 1].any()
     assert rep.feature_names == ["px", "py", "pz", "energy"]
+
+
+def test_sequence_default_features_are_jet_relative() -> None:
+    """Default: delta_eta, delta_phi, log(pT / pT_jet), log(E / E_jet), delta_r (the
+    point-cloud columns 0, 1, 4, 5, 6 of the loop), not GeV four-momenta that saturate RNNs."""
+    table = random_table(np.random.default_rng(5), n_jets=5, min_particles=1)
+    rep = create_representation("sequence", max_particles=9)
+    out = rep(table, source="m")
+    names = ["delta_eta", "delta_phi", "log_pt_rel", "log_energy_rel", "delta_r"]
+    assert rep.feature_names == names and rep.config()["features"] == names
+    assert out["features"].shape == (5, 9, 5)
+    for row in range(5):
+        expected = np.array(naive_particle_features(table, row))[:9, [0, 1, 4, 5, 6]]
+        n = len(expected)
+        assert out["mask"][row].tolist() == [True] * n + [False] * (9 - n)
+        assert np.allclose(out["features"][row, :n], expected, rtol=1e-5, atol=1e-5)
+        assert not out["features"][row, n:].any()
 
 
 def test_sequence_chosen_features_and_config_round_trip() -> None:

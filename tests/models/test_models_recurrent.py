@@ -111,11 +111,11 @@ def test_input_norm_standardises_over_real_particles_only():
 
 
 def test_input_norm_lets_the_lstm_learn_at_gev_scale():
-    """Class 1 jets have a larger spread of particle energies ~ 300 GeV; with input_norm
+    """Class 1 jets have a 1.5x larger spread of particle energies ~ 300 GeV; with input_norm
     Adam separates the classes within 30 steps, without it the saturated gates do not."""
     torch.manual_seed(6)
     labels = (torch.arange(128) % 2).float()
-    x = 300.0 + 30.0 * (1.0 + labels[:, None, None]) * torch.randn(128, 8, 2)  # (B, P, F)
+    x = 300.0 + 30.0 * (1.0 + 0.5 * labels[:, None, None]) * torch.randn(128, 8, 2)  # (B, P, F)
     mask = torch.ones(128, 8, dtype=torch.bool)
     loss_fn = nn.BCEWithLogitsLoss()
     final = {}
@@ -129,7 +129,7 @@ def test_input_norm_lets_the_lstm_learn_at_gev_scale():
             loss.backward()
             opt.step()
         final[input_norm] = loss.item()
-    assert final[True] < 0.3 < 0.6 < final[False]
+    assert final[True] < 0.35 < 0.5 < final[False]
 
 
 def test_empty_jet_reads_one_zero_particle():
