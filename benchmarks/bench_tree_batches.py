@@ -6,7 +6,7 @@ and its share of a recursive-network training step.
 
 Input: synthetic jets made here (``--particles`` massless constituents each, around
 eta = phi = 0 with exponentially falling pT), clustered by the ``tree`` representation
-(kT, features p, eta, theta, phi, E, pT). Per epoch (all jets in shuffled batches):
+(kT, node features Δη, Δφ, p, pT, E, m). Per epoch (all jets in shuffled batches):
 
 - loop: the baseline, each batch assembled one jet at a time in Python (slice the
   jet's nodes, shift its children and root, concatenate), the obvious implementation;

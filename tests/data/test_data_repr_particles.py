@@ -89,9 +89,7 @@ def test_sequence_is_the_pt_ordered_four_momentum_padded() -> None:
     table = make_table(
         [[5.0, 20.0, 10.0], [], [7.0]], [[0.1, -0.2, 0.3], [], [1.0]], [[0.0, 0.5, 1.0], [], [2.0]]
     )
-    rep = create_representation(
-        "sequence", max_particles=2, features=["px", "py", "pz", "energy"]
-    )
+    rep = create_representation("sequence", max_particles=2, features=["px", "py", "pz", "energy"])
     out = rep(table, source="m")
     assert set(out) == {"features", "mask"}
     assert out["features"].shape == (3, 2, 4) and out["features"].dtype == np.float32

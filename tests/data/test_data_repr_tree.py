@@ -121,6 +121,28 @@ def test_level_by_level_recursion_rebuilds_every_node() -> None:
     assert np.allclose(state, momenta, rtol=1e-5, atol=1e-4)
 
 
+def test_default_node_features_are_jet_relative_with_the_mass() -> None:
+    """Default: Delta eta, Delta phi to the jet (root) axis, p, pT, E, m = sqrt(E^2 - p^2)."""
+    rep = create_representation("tree")
+    tree = rep(sample(), source="m")
+    assert rep.feature_names == ["delta_eta", "delta_phi", "p", "pt", "energy", "mass"]
+    for node in range(0, len(tree["jet"]), 5):
+        px, py, pz, e = map(float, tree["momenta"][node])
+        jx, jy, jz, _ = map(float, tree["momenta"][tree["roots"][tree["jet"][node]]])
+        pt, p = math.hypot(px, py), math.sqrt(px * px + py * py + pz * pz)
+        dphi = math.atan2(py, px) - math.atan2(jy, jx)
+        dphi = (dphi + math.pi) % (2 * math.pi) - math.pi
+        expected = [
+            math.asinh(pz / pt) - math.asinh(jz / math.hypot(jx, jy)),
+            dphi,
+            p,
+            pt,
+            e,
+            math.sqrt(max(e * e - p * p, 0.0)),
+        ]
+        assert np.allclose(tree["features"][node], expected, rtol=1e-4, atol=2e-3), node
+
+
 def test_node_features_match_their_formulas() -> None:
     rep = create_representation("tree", features=["p", "eta", "theta", "phi", "energy", "pt"])
     tree = rep(sample(), source="m")
@@ -198,7 +220,7 @@ def test_tree_bad_options_and_config_round_trip() -> None:
         "name": "tree",
         "algorithm": "antikt",
         "max_particles": 30,
-        "features": ["p", "eta", "theta", "phi", "energy", "pt"],
+        "features": ["delta_eta", "delta_phi", "p", "pt", "energy", "mass"],
     }
     assert representation_from_config(config).config() == config
 

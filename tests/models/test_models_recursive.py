@@ -8,6 +8,7 @@ from torch import nn
 
 from hepdl.data import create_representation
 from hepdl.data.representations import select_jets
+from hepdl.data.representations.tree import LOUPPE_FEATURES
 from hepdl.errors import ConfigError, DataError
 from hepdl.models import create_model
 from hepdl.models.recursive import RecursiveTagger
@@ -18,7 +19,8 @@ def as_tensors(tree: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
 
 
 def make_trees(table) -> dict[str, np.ndarray]:
-    tree = create_representation("tree")(table, source="t")
+    # The paper's node features, fixed so these model checks do not follow the default.
+    tree = create_representation("tree", features=list(LOUPPE_FEATURES))(table, source="t")
     # Standardised features, as training feeds them; raw GeV would saturate the ReLUs.
     features = tree["features"]
     tree["features"] = (features - features.mean(0)) / (features.std(0) + 1e-6)

@@ -42,7 +42,12 @@ NODE_FEATURES: dict[str, _Node] = {
 }
 
 # Louppe et al.'s node inputs: (p, eta, theta, phi, E, pT).
-TREE_FEATURES: tuple[str, ...] = ("p", "eta", "theta", "phi", "energy", "pt")
+LOUPPE_FEATURES: tuple[str, ...] = ("p", "eta", "theta", "phi", "energy", "pt")
+# The default: angles to the jet axis instead of absolute ones (the substructure is a
+# ~0.1 spread on top of |eta| ~ 1 after standardisation) and the node mass
+# m = sqrt(E^2 - |p|^2), which standardised (p, E) ~ 100 +- 200 GeV hide (m^2 is their small
+# difference). Top vs QCD, 3600 jets, 2 epochs: test AUC 0.66 with LOUPPE_FEATURES, 0.95.
+TREE_FEATURES: tuple[str, ...] = ("delta_eta", "delta_phi", "p", "pt", "energy", "mass")
 
 
 @register_representation("tree")
@@ -67,8 +72,9 @@ class TreeRepresentation:
     - ``momenta (T, 4)`` float32 (px, py, pz, E) of each node (the sum of its leaves);
     - ``distance (T,)`` float32: d_ij of the merge (0 for leaves);
     - ``features (T, F)`` float32: ``features`` of each node from ``NODE_FEATURES``
-      (default ``TREE_FEATURES`` = p, eta, theta, phi, E, pT; delta_eta/delta_phi are to
-      the E-scheme jet axis).
+      (default ``TREE_FEATURES`` = delta_eta, delta_phi, p, pT, E, mass; delta_eta and
+      delta_phi are to the E-scheme jet axis of the kept constituents; ``LOUPPE_FEATURES``
+      = p, eta, theta, phi, E, pT are the paper's).
 
     Within a jet the nodes are ordered by level: leaves first (constituents in decreasing
     pT), then merges by level, then by merge step. A recursive network embeds the leaves,
