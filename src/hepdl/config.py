@@ -308,6 +308,18 @@ class TrainerConfig(_Section):
     deterministic: bool = True
     progress_bar: bool = True
     output_dir: str = "runs"
+    # Optimizer steps per Lightning training call, like Keras's steps_per_execution: a
+    # group of batches pays Lightning's per-call bookkeeping once (hepdl.train.loaders).
+    # "auto": up to 16 small batches in memory on one process, else 1 (DDP's gradient
+    # sync and streamed data need one step per call; hepdl.train._fit).
+    steps_per_execution: int | Literal["auto"] = "auto"
+
+    @field_validator("steps_per_execution")
+    @classmethod
+    def _positive_steps(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"must be >= 1 or 'auto', got {value}")
+        return value
 
 
 class EvaluateConfig(_Section):

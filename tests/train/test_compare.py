@@ -260,12 +260,12 @@ def test_epoch_timer_subtracts_validation(monkeypatch):
     monkeypatch.setattr(_timing.time, "perf_counter", lambda: next(clock))
     timer = _timing.EpochTimer()
     assert timer.mean_seconds() is None
-    timer.on_train_epoch_start(None, None)
-    timer.on_validation_start(None, None)
-    timer.on_validation_end(None, None)
-    timer.on_train_epoch_end(None, None)  # 10 - 0 - (3 - 1) = 8
-    timer.on_train_epoch_start(None, None)
-    timer.on_train_epoch_end(None, None)  # 25 - 20 = 5
+    timer.train_epoch_start()
+    timer.validation_start()
+    timer.validation_end()
+    timer.train_epoch_end()  # 10 - 0 - (3 - 1) = 8
+    timer.train_epoch_start()
+    timer.train_epoch_end()  # 25 - 20 = 5
     assert timer.seconds == [8.0, 5.0] and timer.mean_seconds() == 6.5
 
 

@@ -238,7 +238,8 @@ def test_streamed_run_resumed_from_an_earlier_epoch_ends_identical(
 
 def test_run_that_stopped_early_is_evaluated_without_training_further(tmp_path: Path) -> None:
     """Killed after early stopping ended training but before metrics.json: the resumed run
-    must not train on (Lightning clears should_stop at fit start; ExactResume restores it)."""
+    must not train on (Lightning clears should_stop at fit start; restore_resume_state
+    restores it)."""
     data = write_feature_file(tmp_path / "jets.parquet", n=600, seed=3)
     raw = yaml.safe_load(_config(tmp_path, data, max_epochs=10).read_text())
     # No epoch improves val_loss by 0.5 after the first: training stops after epoch 1.

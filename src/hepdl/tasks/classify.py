@@ -19,13 +19,13 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from hepdl.errors import ConfigError
 from hepdl.models.inputs import forward
+from hepdl.tasks._bookkeeping import BookkeepingModule
 from hepdl.tasks._epoch_metrics import (
     check_monitor,
     gather_rows,
@@ -34,11 +34,12 @@ from hepdl.tasks._epoch_metrics import (
     signal_score,
 )
 from hepdl.tasks._optim import Schedule, build_optimizer, check_schedule
+from hepdl.train.loaders import StepGroup
 
 LOSS_NEEDS_OUTPUT = {"bce": "sigmoid", "cce": "softmax"}
 
 
-class ClassificationTask(L.LightningModule):
+class ClassificationTask(BookkeepingModule):
     """Trains ``model`` (features (B, F) -> logits (B, K)) on integer labels (B,)."""
 
     def __init__(
@@ -130,12 +131,16 @@ class ClassificationTask(L.LightningModule):
         self, logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The batch loss: the mean over rows, or sum(w_i l_i) / sum(w_i) with ``weights``."""
+        # Unweighted: torch's own mean reduction, the loss a hand-written loop computes (the
+        # per-row path rounds differently from ~256 rows on, which Adam amplifies to ~1e-3
+        # in the weights of nearly idle units).
+        reduction = "mean" if weights is None else "none"
         if self.loss_name == "bce":
-            per_row = F.binary_cross_entropy_with_logits(
-                logits[:, 0], labels.to(logits.dtype), reduction="none"
+            loss = F.binary_cross_entropy_with_logits(
+                logits[:, 0], labels.to(logits.dtype), reduction=reduction
             )
         elif self.loss_name == "cce":
-            per_row = F.cross_entropy(logits, labels, reduction="none")
+            loss = F.cross_entropy(logits, labels, reduction=reduction)
         else:
             prob = self.probabilities(logits)
             target = (
@@ -143,9 +148,11 @@ class ClassificationTask(L.LightningModule):
                 if prob.shape[1] == 1
                 else F.one_hot(labels, prob.shape[1]).to(prob.dtype)
             )
-            per_row = F.mse_loss(prob, target, reduction="none").mean(dim=1)
+            # Every row has K entries, so the mean over all entries is the mean of the rows'.
+            loss = F.mse_loss(prob, target, reduction=reduction)
         if weights is None:
-            return per_row.mean()
+            return loss
+        per_row = loss if loss.ndim == 1 else loss.mean(dim=1)  # (B,)
         weights = weights.to(per_row.dtype)
         # A batch whose rows all weigh 0 (outside the reweighting range) contributes 0.
         return (per_row * weights).sum() / weights.sum().clamp_min(torch.finfo(per_row.dtype).tiny)
@@ -207,15 +214,18 @@ class ClassificationTask(L.LightningModule):
             self.history.setdefault(name, []).append(value)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        # One optimizer step per batch; a StepGroup (trainer.steps_per_execution) brings
+        # several batches to one call, taken in order.
         # The optimizer as Lightning wraps it: precision plugins (AMP loss scaling), the
         # strategy and the global step counter still see every step.
         optimizer = self.optimizers()
-        loss = self._step(batch, "train")
-        optimizer.zero_grad()
-        self.manual_backward(loss)
-        optimizer.step()
-        for step in self._batch_steps:  # nothing to loop over without a schedule
-            step()
+        for one in batch if isinstance(batch, StepGroup) else (batch,):
+            loss = self._step(one, "train")
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            optimizer.step()
+            for step in self._batch_steps:  # nothing to loop over without a schedule
+                step()
         return loss.detach()
 
     # Lightning asks inspect for training_step's parameters on every step (to decide
@@ -236,10 +246,12 @@ class ClassificationTask(L.LightningModule):
             )
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         # History "lr": the learning rate of each epoch's first step.
         self._epoch_lr = float(self.trainer.optimizers[0].param_groups[0]["lr"])
 
     def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()  # the epoch's time, before the epoch-end work
         # Lightning has run this epoch's validation already: plateau sees its metric.
         self._close_epoch("train")
         self.log("lr", self._epoch_lr)
@@ -293,6 +305,16 @@ class ClassificationTask(L.LightningModule):
             "weight_decay": self.weight_decay,
         }
 
+    def _optimizer_steps_per_fit(self) -> int:
+        """Optimizer steps of the whole fit: Lightning counts training calls, each of which
+        takes ``steps_per_epoch / calls per epoch`` steps when batches come in StepGroups."""
+        calls = int(self.trainer.estimated_stepping_batches)  # also sets up the loader
+        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        steps_per_epoch = getattr(sampler, "steps_per_epoch", None)
+        if steps_per_epoch is None:
+            return calls
+        return calls * steps_per_epoch // len(sampler)
+
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.model.parameters(), **self._optimizer_options())
         if self.schedule_options is None:
@@ -303,7 +325,7 @@ class ClassificationTask(L.LightningModule):
             self.schedule_options,
             base_lr=self.lr,
             max_epochs=self.trainer.max_epochs,
-            total_steps=self.trainer.estimated_stepping_batches,
+            total_steps=self._optimizer_steps_per_fit(),
         )
         # Registered with Lightning only for its state in checkpoints (resuming continues
         # the schedule); the task steps it, Lightning does not under manual optimisation.

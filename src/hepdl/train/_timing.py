@@ -1,11 +1,11 @@
 """What a run costs, for the landscape table: seconds per training epoch, inference
 throughput and the number of trainable parameters.
 
-``EpochTimer`` is a Lightning callback timing the training part of each epoch (the
-validation pass inside it is subtracted, so models with the same training set compare
-by their training cost alone). ``timed_scores`` times a prediction on the test set after a
-warm-up batch, so one-off costs (lazy allocations, oneDNN kernel selection) are not
-charged to throughput.
+``EpochTimer`` times the training part of each epoch (the validation pass inside it is
+subtracted, so models with the same training set compare by their training cost alone);
+the task's epoch hooks drive it (hepdl.tasks._bookkeeping). ``timed_scores`` times a
+prediction on the test set after a warm-up batch, so one-off costs (lazy allocations,
+oneDNN kernel selection) are not charged to throughput.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import lightning as L
 import numpy as np
 
 # Rows predicted once before timing: enough to trigger every lazy first-call cost.
@@ -30,7 +29,7 @@ def without_timings(metrics: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in metrics.items() if key not in TIMING_KEYS}
 
 
-class EpochTimer(L.Callback):
+class EpochTimer:
     """Wall time of each training epoch, validation excluded.
 
     ``seconds[e] = t(train epoch end) - t(train epoch start) - t(validation inside it)``.
@@ -42,19 +41,19 @@ class EpochTimer(L.Callback):
         self._validation = 0.0
         self._val_start = 0.0
 
-    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+    def train_epoch_start(self) -> None:
         self._start = time.perf_counter()
         self._validation = 0.0
 
-    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+    def validation_start(self) -> None:
         self._val_start = time.perf_counter()
 
-    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+    def validation_end(self) -> None:
         # Inside fit the validation pass runs within the training epoch (reset at the next
         # epoch's start, so a stand-alone trainer.validate() changes nothing).
         self._validation += time.perf_counter() - self._val_start
 
-    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+    def train_epoch_end(self) -> None:
         self.seconds.append(time.perf_counter() - self._start - self._validation)
 
     def mean_seconds(self) -> float | None:

@@ -7,8 +7,9 @@ bit for bit a resumed run also needs
 * the same batches: ``ShuffledBatches`` draws epoch e's order from (seed, e) and
   Lightning calls its ``set_epoch`` with the restored epoch;
 * the same random numbers: dropout, noise and the DataLoader's base seed draw from the
-  global torch, NumPy and Python generators, whose states ``ExactResume`` saves in every
-  checkpoint and restores before the first resumed step;
+  global torch, NumPy and Python generators, whose states ``save_resume_state`` puts in
+  every checkpoint and ``restore_resume_state`` restores before the first resumed step
+  (called from the task's checkpoint hooks: hepdl.tasks._bookkeeping);
 * the same task state: the per-epoch ``history`` (it feeds history.json and the plots)
   and whether early stopping had already ended training.
 
@@ -37,10 +38,13 @@ from hepdl.train.checkpoints import LAST, PREVIOUS, last_checkpoint
 STATE_KEY = "hepdl_resume"
 
 # trainer.progress_bar only draws to the terminal; trainer.output_dir only picks the
-# parent folder of *new* run directories, and a resume names its run directory itself.
+# parent folder of *new* run directories, and a resume names its run directory itself;
+# trainer.steps_per_execution groups the same steps into fewer Lightning calls.
 # Everything else (data, split, model, optimiser, epochs, devices, precision, seed) can
 # change the weights, so it must match.
-IGNORED_KEYS = frozenset({"trainer.progress_bar", "trainer.output_dir"})
+IGNORED_KEYS = frozenset(
+    {"trainer.progress_bar", "trainer.output_dir", "trainer.steps_per_execution"}
+)
 _ABSENT = "<absent>"
 
 
@@ -94,55 +98,56 @@ def next_epoch(checkpoint_path: Path) -> int:
     return int(saved.get("next_epoch", checkpoint["epoch"] + 1))
 
 
-def _set_loader_epoch(trainer: L.Trainer) -> None:
+def set_loader_epoch(trainer: L.Trainer) -> None:
     """Lightning sets the epoch of a DataLoader's sampler; an iterable of batches that is
-    no DataLoader (the streamed TaskBatches) gets it here, before the epoch's iter()
-    (from the second epoch of a fit on; see ``next_epoch`` for the first)."""
+    no DataLoader (the streamed TaskBatches) gets it here, at the epoch's start, before
+    its iter() (from the second epoch of a fit on; see ``next_epoch`` for the first)."""
     loader = trainer.train_dataloader
     if not isinstance(loader, DataLoader) and callable(getattr(loader, "set_epoch", None)):
         loader.set_epoch(trainer.fit_loop.epoch_progress.current.processed)
 
 
-class ExactResume(L.Callback):
-    """Saves in every checkpoint what Lightning does not: the generator states, the task's
-    ``history`` and whether training had stopped early; restores them on resume."""
+def save_resume_state(
+    trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+) -> None:
+    """Put in ``checkpoint`` what Lightning does not save: the generator states, the task's
+    ``history``, whether training had stopped early and the next epoch. (The task's
+    ``on_save_checkpoint``, hepdl.tasks._bookkeeping.)"""
+    history = getattr(pl_module, "history", {})
+    checkpoint[STATE_KEY] = {
+        "rng": rng_state(),
+        "history": {name: list(values) for name, values in history.items()},
+        # EarlyStopping runs before the checkpoint is written, so this is final.
+        "stopped": bool(trainer.should_stop),
+        "next_epoch": int(trainer.fit_loop.epoch_progress.current.processed),
+    }
 
-    def on_save_checkpoint(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
-    ) -> None:
-        history = getattr(pl_module, "history", {})
-        checkpoint[STATE_KEY] = {
-            "rng": rng_state(),
-            "history": {name: list(values) for name, values in history.items()},
-            # EarlyStopping runs before the checkpoint callbacks, so this is final.
-            "stopped": bool(trainer.should_stop),
-            "next_epoch": int(trainer.fit_loop.epoch_progress.current.processed),
-        }
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        _set_loader_epoch(trainer)
+def restore_resume_state(
+    trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+) -> None:
+    """Undo ``save_resume_state`` when fit resumes from ``checkpoint`` (the task's
+    ``on_load_checkpoint``, which Lightning calls before it restores the callbacks)."""
+    _follow_moved_run(trainer, checkpoint)
+    saved = checkpoint.get(STATE_KEY)
+    if saved is None:  # a checkpoint written without this state: nothing to restore
+        return
+    set_rng_state(saved["rng"])
+    if hasattr(pl_module, "history"):
+        pl_module.history = {name: list(values) for name, values in saved["history"].items()}
+    # Fit clears should_stop before restoring; without this a run that had stopped
+    # early would train on after its last checkpoint.
+    trainer.should_stop = saved["stopped"]
 
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # A run resumed after early stopping skips the fit loop, which leaves its epoch
-        # count one short (the last epoch was processed, but not marked completed). Lightning
-        # does the same correction when max_epochs is reached; a finished fit is unaffected.
-        progress = trainer.fit_loop.epoch_progress.current
-        if trainer.should_stop and progress.completed < progress.processed:
-            progress.completed = progress.processed
 
-    def on_load_checkpoint(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
-    ) -> None:
-        _follow_moved_run(trainer, checkpoint)
-        saved = checkpoint.get(STATE_KEY)
-        if saved is None:  # a checkpoint written without this callback: nothing to restore
-            return
-        set_rng_state(saved["rng"])
-        if hasattr(pl_module, "history"):
-            pl_module.history = {name: list(values) for name, values in saved["history"].items()}
-        # Fit clears should_stop before restoring; without this a run that had stopped
-        # early would train on after its last checkpoint.
-        trainer.should_stop = saved["stopped"]
+def complete_stopped_epoch(trainer: L.Trainer) -> None:
+    """At fit end: a run resumed after early stopping skips the fit loop, which leaves its
+    epoch count one short (the last epoch was processed, but not marked completed).
+    Lightning does the same correction when max_epochs is reached; a finished fit is
+    unaffected."""
+    progress = trainer.fit_loop.epoch_progress.current
+    if trainer.should_stop and progress.completed < progress.processed:
+        progress.completed = progress.processed
 
 
 _CHECKPOINT_PATHS = ("best_model_path", "kth_best_model_path", "last_model_path")

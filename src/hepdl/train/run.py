@@ -140,7 +140,7 @@ def train_experiment(
     )
     trainer, best, epoch_timer = fit_in_run_dir(
         config, task, train_loader, val_loader, run_dir=run_dir, ckpt_path=ckpt_path,
-        shard_loaders=True,
+        in_memory=True,
     )  # fmt: skip
     if not trainer.is_global_zero:  # rank 0 evaluates once and writes; the others wait
         from hepdl.train.distributed import wait_for_rank_zero

@@ -34,8 +34,8 @@ class TaskBatches:
             self.scale = torch.as_tensor(scaler.std, dtype=torch.float32)
 
     def set_epoch(self, epoch: int) -> None:
-        """Stream epoch ``epoch``'s order next (called by hepdl.train.resume.ExactResume, so
-        a resumed run does not replay epoch 0's)."""
+        """Stream epoch ``epoch``'s order next (called at each epoch's start by
+        hepdl.train.resume.set_loader_epoch, so a resumed run does not replay epoch 0's)."""
         self.loader.set_epoch(epoch)
 
     def __iter__(self) -> Iterator[tuple]:
@@ -176,7 +176,7 @@ def train_streaming(
         train_batches.set_epoch(next_epoch(ckpt_path))
     trainer, best, epoch_timer = fit_in_run_dir(
         config, task, train_batches, val_batches, run_dir=run_dir, ckpt_path=ckpt_path,
-        shard_loaders=False,
+        in_memory=False,
     )  # fmt: skip
     if not trainer.is_global_zero:  # rank 0 evaluates once and writes; the others wait
         from hepdl.train.distributed import wait_for_rank_zero

@@ -14,15 +14,17 @@ from __future__ import annotations
 import contextlib
 import functools
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import _update_n
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.profilers import Profiler
 
 from hepdl.config import TrainerConfig
 from hepdl.train.checkpoints import AtomicCheckpointIO
-from hepdl.train.resume import ExactResume
+from hepdl.train.loaders import StepGroup
 
 # A redraw of the tqdm bar costs ~40 µs, a few percent of a 1 ms step when done every step.
 PROGRESS_REFRESH_STEPS = 20
@@ -46,16 +48,64 @@ class NoProfiler(Profiler):
 
 
 class BestCheckpoint(ModelCheckpoint):
-    """ModelCheckpoint with its state key built once.
+    """The best epoch's checkpoint (``best.ckpt``), and ``last.ckpt`` after every epoch.
+
+    Lightning's ``save_last`` rewrites last.ckpt only in epochs that wrote a top-k
+    checkpoint; resuming needs every epoch, so an epoch that did not is saved as last
+    here. Written after the top-k check, last.ckpt holds the best score of its epoch.
 
     Lightning names every callback hook call after ``state_key``, a repr of the callback's
     settings rebuilt each time (five hooks per step); the settings never change after
     ``__init__``, so the key is cached at its first use.
     """
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(save_last=True, **options)
+
     @functools.cached_property
     def state_key(self) -> str:  # type: ignore[override]
         return super().state_key
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):  # no validation loop
+            self._save_last_if_unsaved(trainer)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_if_unsaved(trainer)
+
+    def _save_last_if_unsaved(self, trainer: L.Trainer) -> None:
+        # Skipped when this step was saved already (an improved epoch: best and last).
+        if not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+
+class StepProgressBar(TQDMProgressBar):
+    """The training bar counts batches (optimizer steps), also when one training call takes
+    a ``StepGroup`` of several (``trainer.steps_per_execution``), and redraws whenever the
+    count passes a multiple of ``refresh_rate``."""
+
+    @property
+    def total_train_batches(self) -> int | float:
+        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        return getattr(sampler, "steps_per_epoch", None) or super().total_train_batches
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+        batch_idx: int,
+    ) -> None:  # fmt: skip
+        bar = self.train_progress_bar
+        if bar is None or not self.is_enabled:
+            return
+        size = getattr(getattr(trainer.train_dataloader, "sampler", None), "size", 1)
+        steps = len(batch) if isinstance(batch, StepGroup) else 1
+        done = batch_idx * size + steps  # every group before the last holds `size` batches
+        passed = done // self.refresh_rate > (done - steps) // self.refresh_rate
+        if passed or done == bar.total:
+            _update_n(bar, done)
+            bar.set_postfix(self.get_metrics(trainer, pl_module))
 
 
 class StopEarly(EarlyStopping):
@@ -78,15 +128,10 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
         mode=mode,
         enable_version_counter=False,
     )
-    # Lightning's save_last rewrites last.ckpt only in epochs that improved the best one;
-    # resuming needs every epoch, so a second checkpoint without a monitor writes it. It
-    # comes after ``best`` (Lightning keeps the order of checkpoint callbacks), so its file
-    # holds the best score of the same epoch. ExactResume adds the generator states,
-    # the history and the stop flag to every checkpoint.
-    last = BestCheckpoint(
-        dirpath=run_dir / "checkpoints", filename="last", enable_version_counter=False
-    )
-    callbacks: list[L.Callback] = [best, last, ExactResume()]
+    # Every callback costs each training call a dispatch of all its hooks; what hepdl
+    # adds per epoch (timing, the exact-resume state) is in the task's hooks instead
+    # (hepdl.tasks._bookkeeping).
+    callbacks: list[L.Callback] = [best]
     if stopping:
         callbacks.append(
             StopEarly(
@@ -97,7 +142,7 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
             )
         )
     if config.progress_bar:
-        callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
+        callbacks.append(StepProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
     _check_precision(config)
     loggers = [
         CSVLogger(run_dir, name="logs", version=""),
