@@ -49,6 +49,13 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "weaver"))  # the benchmark's own helpers, not the weaver package
 
+from _bench_epochs import (  # noqa: E402
+    epoch_test_aucs,
+    hepdl_epoch_recorder,
+    record_weaver_validation,
+    unscored,
+    weaver_scorer,
+)
 from _bench_files import (  # noqa: E402
     SPLITS,
     WEAVER_NETWORK_CONFIG,
@@ -56,6 +63,7 @@ from _bench_files import (  # noqa: E402
     weaver_data_config,
     write_split_files,
 )
+from _bench_report import markdown, summary  # noqa: E402
 
 
 # ---------------------------------------------------------------------------- the sides
@@ -103,7 +111,6 @@ def run_hepdl(args: argparse.Namespace, files: dict[str, Path], seed: int, out: 
     import torch
 
     from hepdl.config import DataConfig, RepresentationConfig, TrainerConfig
-    from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
     from hepdl.train.evaluate import predict_probabilities, signal_scores
@@ -120,17 +127,7 @@ def run_hepdl(args: argparse.Namespace, files: dict[str, Path], seed: int, out: 
         batch_size=args.batch_size,
     )
     samples = {split: load_sample(data, files=[str(files[split])]) for split in SPLITS}
-    model = create_model(
-        "particlenet",
-        in_features=samples["train"].inputs["features"].shape[-1],
-        k=args.k,
-        edge_convs=args.edge_convs,
-        fc_sizes=args.fc_sizes,
-        fc_dropout=args.fc_dropout,
-        fusion=True,
-        out_features=2,
-        output="softmax",
-    )
+    model = _hepdl_model(args, samples["train"].inputs["features"].shape[-1])
     inputs = {split: model_inputs(model, s.inputs) for split, s in samples.items()}
     task = ClassificationTask(model, loss="cce", optimizer="adam", lr=args.lr)
     clock = epoch_clock()
@@ -138,7 +135,8 @@ def run_hepdl(args: argparse.Namespace, files: dict[str, Path], seed: int, out: 
         max_epochs=args.epochs, early_stopping=None, progress_bar=False, accelerator="cpu"
     )
     trainer, best = build_trainer(config, out / "hepdl")
-    trainer.callbacks.append(clock)
+    recorder = hepdl_epoch_recorder()
+    trainer.callbacks += [clock, recorder]
     loaders = {
         split: tensor_loader(
             inputs[split],
@@ -150,18 +148,52 @@ def run_hepdl(args: argparse.Namespace, files: dict[str, Path], seed: int, out: 
         for split in ("train", "val")
     }
     trainer.fit(task, loaders["train"], loaders["val"])
+    signal = samples["test"].class_names.index("top")
+    is_top = samples["test"].labels == signal
+
+    def score(net: Any) -> np.ndarray:
+        probabilities = predict_probabilities(net, inputs["test"], batch_size=1024)
+        return signal_scores(probabilities, signal_class=signal)
+
+    states = [e.pop("state") for e in recorder.epochs]
+    torch.save(states, out / "hepdl_epoch_states.pt")  # for scoring the epochs later
+    epoch_aucs, eval_cpu = (
+        epoch_test_aucs(model, states, score, is_top)
+        if args.epoch_aucs
+        else (unscored(len(states)), 0.0)
+    )
     state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
     task.load_state_dict(state["state_dict"])
-    probabilities = predict_probabilities(model, inputs["test"], batch_size=1024)
-    signal = samples["test"].class_names.index("top")
-    scores = signal_scores(probabilities, signal_class=signal)
+    scores = score(model)
     n_train = len(samples["train"].labels)
     return {
-        "auc": _auc(samples["test"].labels == signal, scores),
+        "auc": _auc(is_top, scores),
+        "per_epoch": {
+            "val_loss": [e["val_loss"] for e in recorder.epochs],
+            "val_accuracy": [e["val_accuracy"] for e in recorder.epochs],
+            "test_auc": epoch_aucs,
+            "eval_cpu_s": eval_cpu,
+        },
         "epochs": [{"jets": n_train, **e} for e in clock.epochs],
         "parameters": sum(p.numel() for p in model.parameters()),
         "n_test": len(scores),
     }
+
+
+def _hepdl_model(args: argparse.Namespace, in_features: int) -> Any:
+    from hepdl.models import create_model
+
+    return create_model(
+        "particlenet",
+        in_features=in_features,
+        k=args.k,
+        edge_convs=args.edge_convs,
+        fc_sizes=args.fc_sizes,
+        fc_dropout=args.fc_dropout,
+        fusion=True,
+        out_features=2,
+        output="softmax",
+    )
 
 
 def run_weaver(args: argparse.Namespace, files: dict[str, Path], seed: int, out: Path) -> dict:
@@ -188,6 +220,7 @@ def run_weaver(args: argparse.Namespace, files: dict[str, Path], seed: int, out:
         return result
 
     tools.train_classification = timed_epoch  # model_setup imports it at call time
+    val_accuracy = record_weaver_validation(tools)
     predictions = out / "weaver_test.parquet"
     sys.argv = ["weaver", *weaver_arguments(args, files, out, predictions)]
     weaver.train.main()
@@ -196,12 +229,84 @@ def run_weaver(args: argparse.Namespace, files: dict[str, Path], seed: int, out:
     labels = table["_label_"].to_numpy()
     scores = np.stack(table["scores"].to_numpy(zero_copy_only=False))[:, 1]
     model = torch.load(out / "weaver_best_epoch_state.pt", map_location="cpu", weights_only=True)
+    epoch_aucs, eval_cpu = (
+        _epoch_aucs("weaver", args, files, out, list(range(args.epochs)))
+        if args.epoch_aucs
+        else (unscored(args.epochs), 0.0)
+    )
     return {
         "auc": _auc(labels == 1, scores),
+        "per_epoch": {"val_accuracy": val_accuracy, "test_auc": epoch_aucs, "eval_cpu_s": eval_cpu},
         "epochs": epochs,
         "parameters": sum(t.numel() for k, t in model.items() if not _is_buffer(k)),
         "n_test": len(scores),
     }
+
+
+def _epoch_aucs(
+    side: str, args: argparse.Namespace, files: dict[str, Path], out: Path, epochs: list[int]
+) -> tuple[list[float], float]:
+    """Test AUC of the saved weights of the given 0-based epochs of one run (weaver's
+    ``weaver_epoch-<e>_state.pt``, hepdl's ``hepdl_epoch_states.pt``), on hepdl's
+    point_cloud test arrays; and the CPU seconds spent scoring."""
+    import torch
+
+    from hepdl.config import DataConfig, RepresentationConfig
+    from hepdl.models.inputs import model_inputs
+    from hepdl.train.evaluate import predict_probabilities
+    from hepdl.train.inputs import load_sample
+
+    representation = RepresentationConfig(name="point_cloud", max_particles=args.max_particles)
+    data = DataConfig(files=[str(files["test"])], representation=representation, standardize=False)
+    test = load_sample(data, files=[str(files["test"])])
+    in_features = test.inputs["features"].shape[-1]
+    signal = test.class_names.index("top")
+    if side == "weaver":
+        from particlenet import ParticleNetWrapper  # benchmarks/weaver/particlenet.py
+
+        model = ParticleNetWrapper(
+            input_dims=in_features,
+            num_classes=2,
+            conv_params=[(args.k, tuple(widths)) for widths in args.edge_convs],
+            fc_params=[(width, args.fc_dropout) for width in args.fc_sizes],
+        )
+        states = [
+            torch.load(out / f"weaver_epoch-{e}_state.pt", map_location="cpu", weights_only=True)
+            for e in epochs
+        ]
+        score = weaver_scorer(test.inputs["points"], test.inputs["features"], test.inputs["mask"])
+    else:
+        model = _hepdl_model(args, in_features)
+        saved = torch.load(out / "hepdl_epoch_states.pt", map_location="cpu", weights_only=True)
+        states = [saved[e] for e in epochs]
+        inputs = model_inputs(model, test.inputs)
+
+        def score(net: Any) -> np.ndarray:
+            return predict_probabilities(net, inputs, batch_size=1024)[:, signal]
+
+    return epoch_test_aucs(model, states, score, test.labels == signal)
+
+
+def rescore(args: argparse.Namespace) -> None:
+    """Score the saved weights of epochs ``--rescore`` (1-based) of the finished runs of
+    ``--seeds`` on the test jets, store the AUCs in their result files, print the report."""
+    files = {split: args.work / f"{split}-{args.split_tag}.parquet" for split in SPLITS}
+    results = []
+    for seed in args.seeds:
+        for side in ("hepdl", "weaver"):
+            path = args.work / f"result-{side}-seed{seed}.json"
+            result = json.loads(path.read_text())
+            epochs = [e - 1 for e in args.rescore]
+            out = args.work / f"{side}-seed{seed}"
+            aucs, cpu = _epoch_aucs(side, args, files, out, epochs)
+            for epoch, auc in zip(epochs, aucs, strict=True):
+                result["per_epoch"]["test_auc"][epoch] = auc
+            path.write_text(json.dumps(result, indent=2))
+            print(
+                f"{side} seed {seed}: test AUC at epochs {args.rescore}: {aucs} ({cpu:.0f} s cpu)"
+            )
+            results.append(result)
+    report(args, results)
 
 
 def _is_buffer(key: str) -> bool:
@@ -235,53 +340,6 @@ def weaver_arguments(
     ]
 
 
-# ---------------------------------------------------------------------------- the report
-def summary(results: list[dict]) -> dict[str, Any]:
-    """Per side: AUC mean/std/each, throughput medians; ratios hepdl/weaver per seed."""
-    sides: dict[str, Any] = {}
-    for side in ("hepdl", "weaver"):
-        runs = [r for r in results if r["side"] == side]
-        aucs = [r["auc"] for r in runs]
-        sides[side] = {
-            "auc": aucs,
-            "auc_mean": statistics.fmean(aucs),
-            "auc_std": statistics.stdev(aucs) if len(aucs) > 1 else 0.0,
-            "jets_per_s_cpu": [r["throughput"]["cpu"] for r in runs],
-            "jets_per_s_wall": [r["throughput"]["wall"] for r in runs],
-            "parameters": runs[0]["parameters"],
-        }
-    by_seed = {(r["side"], r["seed"]): r["throughput"] for r in results}
-    seeds = sorted({r["seed"] for r in results})
-    ratios = {
-        clock: [by_seed["hepdl", s][clock] / by_seed["weaver", s][clock] for s in seeds]
-        for clock in ("cpu", "wall")
-    }
-    return {"sides": sides, "ratio_hepdl_over_weaver": ratios, "seeds": seeds}
-
-
-def markdown(report: dict[str, Any]) -> str:
-    sides, ratios = report["sides"], report["ratio_hepdl_over_weaver"]
-    lines = [
-        "| side | params | test AUC mean ± std (per seed) | jets/s cpu (median) "
-        "| jets/s wall (median) |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for side, s in sides.items():
-        each = ", ".join(f"{a:.4f}" for a in s["auc"])
-        lines.append(
-            f"| {side} | {s['parameters']} | {s['auc_mean']:.4f} ± {s['auc_std']:.4f} ({each}) "
-            f"| {statistics.median(s['jets_per_s_cpu']):.0f} "
-            f"| {statistics.median(s['jets_per_s_wall']):.0f} |"
-        )
-    for clock in ("cpu", "wall"):
-        r = ratios[clock]
-        lines.append(
-            f"\nthroughput ratio hepdl/weaver ({clock} clock): median {statistics.median(r):.3f} "
-            f"[{min(r):.3f}-{max(r):.3f}] over seeds {report['seeds']}"
-        )
-    return "\n".join(lines)
-
-
 def _edge_convs(text: str) -> list[int]:
     return [int(w) for w in text.split(",")]
 
@@ -303,6 +361,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fc-sizes", type=int, nargs="+", default=[128])
     parser.add_argument("--fc-dropout", type=float, default=0.1)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument(
+        "--epoch-aucs",
+        action="store_true",
+        help="also score every epoch's weights on the test jets (about 18 s cpu per epoch)",
+    )
+    parser.add_argument(
+        "--rescore",
+        type=int,
+        nargs="+",
+        metavar="EPOCH",
+        help="train nothing: score these epochs of the finished runs of --seeds (see rescore)",
+    )
     parser.add_argument("--source", type=Path, default=None, help="default: the cached sample")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "hepdl-weaver")
     parser.add_argument("--json", type=Path, default=None, help="default: WORK/results.json")
@@ -340,6 +410,9 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    if args.rescore:
+        rescore(args)
+        return
     per_class = {"train": args.train, "val": args.val, "test": args.test}
     start = time.perf_counter()
     write_split_files(args.source or source_sample(), args.work, per_class=per_class)
@@ -361,11 +434,18 @@ def main() -> None:
                 f"({time.perf_counter() - began:.0f} s)",
                 flush=True,
             )
-    report = {"settings": {k: v for k, v in vars(args).items() if k not in ("worker", "result")}}
-    report.update(summary(results), runs=results)
+    report(args, results)
+
+
+def report(args: argparse.Namespace, results: list[dict]) -> None:
+    """Write the summary of ``results`` (with the settings and every run) as JSON and
+    print it as markdown."""
+    skip = ("worker", "result", "rescore")
+    summed: dict[str, Any] = {"settings": {k: v for k, v in vars(args).items() if k not in skip}}
+    summed.update(summary(results), runs=results)
     path = args.json or args.work / "results.json"
-    path.write_text(json.dumps(report, indent=2, default=str))
-    print(markdown(report))
+    path.write_text(json.dumps(summed, indent=2, default=str))
+    print(markdown(summed))
     print(f"results: {path}")
 
 

@@ -53,6 +53,21 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "extent": 0.4,
     },
 }
+# The larger, converged landscape (docs/landscape.md, "A larger sample"): the full
+# 20000-per-class top file, 24000 / 4000 / 12000 jets, every network up to ``max_epochs``
+# with early stopping, and more constituents for the set and graph networks.
+SAMPLES["top-large"] = {
+    **SAMPLES["top"],
+    "split": {"train": 0.6, "val": 0.1, "test": 0.3, "seed": 0},
+    "max_epochs": 10,
+    "epochs": {"part": 8, "particlenet": 5},  # 35 and 120 s an epoch on one core: fit the hour
+    "patience": 3,
+    "max_particles": {"pfn": 64, "efn": 64, "particlenet": 48, "part": 32},
+}
+# The same jets as "top" and "qg" (3600 training jets), the networks trained to convergence:
+# the epochs' share of the change from "top" to "top-large".
+SAMPLES["top-converged"] = {**SAMPLES["top"], "max_epochs": 20, "patience": 4}
+SAMPLES["qg-converged"] = {**SAMPLES["qg"], "max_epochs": 20, "patience": 4}
 
 SUBSTRUCTURE = {"name": "substructure"}
 RAW = {"standardize": False}  # images, sequences, point clouds: normalised by the models
@@ -163,6 +178,10 @@ def experiment(
     representation, model, epochs, extra = MODELS[label]
     if callable(representation):
         representation = representation(setting["extent"])
+    if label in setting.get("max_particles", {}):
+        representation = {**representation, "max_particles": setting["max_particles"][label]}
+    if epochs > 1 and "max_epochs" in setting:  # networks; the classical fits stay one fit
+        epochs = setting.get("epochs", {}).get(label, max(epochs, setting["max_epochs"]))
     given = (files or {}).get(sample)
     source = {"files": [given]} if given else {"generate": setting["generate"]}
     data = {
@@ -183,7 +202,11 @@ def experiment(
         "model": model,
         "trainer": {
             "max_epochs": max_epochs,
-            "early_stopping": {"monitor": "val_loss", "mode": "min", "patience": 4},
+            "early_stopping": {
+                "monitor": "val_loss",
+                "mode": "min",
+                "patience": setting.get("patience", 4),
+            },
             "progress_bar": False,
             "output_dir": str(out),
         },
@@ -232,11 +255,12 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
     from hepdl.train.compare import compare_runs
     from hepdl.train.ensemble import train_ensemble
+    from landscape_delta import epochs_run  # benchmarks/, the script's own folder
 
     _reuse_last_sample()
     labels = args.models.split(",") if args.models else list(MODELS)
     for sample in args.only or list(SAMPLES):
-        root = args.out / ("probe" if args.probe else sample)
+        root = args.out / "probe" / sample if args.probe else args.out / sample
         members: list[Path] = []
         for label in labels:
             files = dict(item.split("=", 1) for item in args.data)
@@ -254,7 +278,7 @@ def main() -> None:
                 f"{sample:4s} {label:20s} {time.perf_counter() - started:7.1f} s  "
                 f"AUC {result.comparison.rows[0].values['auc']}  "
                 f"s/epoch {first.get('train_seconds_per_epoch')}  "
-                f"epochs {first.get('epochs')}",
+                f"epochs (best/stopped) {' '.join(epochs_run(m.run_dir) for m in result.members)}",
                 flush=True,
             )
         if not args.probe:

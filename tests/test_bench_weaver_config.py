@@ -19,18 +19,19 @@ import yaml
 from hepdl.data import create_representation
 from hepdl.data.representations._particles import POINT_CLOUD_FEATURES
 
-HELPERS = Path(__file__).resolve().parents[1] / "benchmarks" / "weaver" / "_bench_files.py"
+HELPERS = Path(__file__).resolve().parents[1] / "benchmarks" / "weaver"
 
 
-def _load_helpers():
-    """The benchmark's file helpers (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("_bench_files", HELPERS)
+def _load_helpers(name: str):
+    """One of the benchmark's helper modules (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, HELPERS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-bench = _load_helpers()
+bench = _load_helpers("_bench_files")
+epochs = _load_helpers("_bench_epochs")
 
 PIDS = [211, -211, 22, 130, 11, -13, 2112, 321]
 CHARGES = {211: 1, -211: -1, 22: 0, 130: 0, 11: -1, -13: 1, 2112: 0, 321: 1}
@@ -126,3 +127,34 @@ def test_weaver_inputs_equal_hepdl_point_cloud(tmp_path: Path) -> None:
     np.testing.assert_array_equal(weaver_mask, ours["mask"])
     np.testing.assert_allclose(weaver_points, ours["points"], atol=1e-5)
     np.testing.assert_allclose(weaver_features, ours["features"], atol=1e-5, rtol=1e-5)
+
+
+def test_best_epoch_rules_pick_like_each_tool() -> None:
+    """hepdl: lowest val loss; weaver: highest val accuracy, the first of ties (its '>')."""
+    record = {"val_loss": [0.5, 0.3, 0.4, 0.3], "val_accuracy": [0.8, 0.9, 0.7, 0.9]}
+    assert epochs.best_epochs(record) == {"val_loss": 1, "val_accuracy": 1, "last": 3}
+    record = {"val_accuracy": [0.8, 0.85, 0.9], "val_loss": []}
+    assert epochs.best_epochs(record) == {"val_accuracy": 2, "last": 2}
+
+
+def test_epoch_test_aucs_score_each_epochs_weights() -> None:
+    import torch
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 3))
+    labels = rng.integers(0, 2, size=200).astype(bool)
+    model = torch.nn.Linear(3, 1)
+    states = [
+        {"weight": torch.tensor([w], dtype=torch.float32), "bias": torch.zeros(1)}
+        for w in ([1.0, 0.0, 0.0], [0.0, -1.0, 2.0])
+    ]
+
+    def score(net: torch.nn.Module) -> np.ndarray:
+        with torch.no_grad():
+            return net(torch.as_tensor(x, dtype=torch.float32))[:, 0].numpy()
+
+    aucs, cpu = epochs.epoch_test_aucs(model, states, score, labels)
+    expected = [roc_auc_score(labels, x[:, 0]), roc_auc_score(labels, 2 * x[:, 2] - x[:, 1])]
+    assert aucs == pytest.approx(expected, abs=1e-6)
+    assert cpu >= 0

@@ -160,3 +160,85 @@ def test_config_options_are_valid_and_defaults_match_the_paper():
     assert net.fusion is not None and net.fusion[0].out_channels == 384
     assert [m.out_features for m in net.head if isinstance(m, nn.Linear)] == [256, 1]
     assert [m.p for m in net.head if isinstance(m, nn.Dropout)] == [0.1]
+
+
+def test_padded_centres_feed_exact_zeros_to_the_edge_network():
+    """A padded particle's edge input (x_i, x_j - x_i) is zero, whatever its slot holds."""
+    torch.manual_seed(0)
+    block = EdgeConvBlock(k=3, in_channels=F, widths=[5]).train()
+    points, features, mask = jets(4, 10, seed=7, fewest=5)  # padding holds garbage
+    seen = []
+    block.edge_net[0].register_forward_hook(lambda _m, args, _out: seen.append(args[0]))
+    block(points.transpose(1, 2), features.transpose(1, 2), mask)
+    edge_input = seen[0]  # (B, 2F, P, k)
+    assert edge_input.shape == (4, 2 * F, 10, 3)
+    assert (~mask).any() and mask.any()
+    assert torch.equal(
+        edge_input.permute(0, 2, 1, 3)[~mask], torch.zeros(int((~mask).sum()), 2 * F, 3)
+    )
+    assert (edge_input.permute(0, 2, 1, 3)[mask].abs().sum(dim=(1, 2)) > 0).all()
+
+
+def _weaver_twin(net: ParticleNet, *, k: int, edge_convs: list[list[int]]) -> nn.Module:
+    """weaver-core's ParticleNet with the parameters and BatchNorm buffers of ``net``."""
+    weaver = pytest.importorskip("weaver.nn.model.ParticleNet")
+    twin = weaver.ParticleNet(
+        input_dims=F,
+        num_classes=2,
+        conv_params=[(k, tuple(widths)) for widths in edge_convs],
+        fc_params=[(8, 0.0)],
+        trim=False,
+    )
+    ours = net.state_dict()
+    names = {"bn_fts": "input_norm", "fusion_block": "fusion"}
+    for index, widths in enumerate(edge_convs):
+        block = f"edge_convs.{index}"
+        for layer in range(len(widths)):
+            names[f"{block}.convs.{layer}"] = f"{block}.edge_net.{3 * layer}"
+            names[f"{block}.bns.{layer}"] = f"{block}.edge_net.{3 * layer + 1}"
+        names[f"{block}.sc"] = f"{block}.shortcut.0"
+        names[f"{block}.sc_bn"] = f"{block}.shortcut.1"
+    names["fc.0.0"], names["fc.1"] = "head.0", "head.2"
+    state = {}
+    for key in twin.state_dict():
+        prefix, _, leaf = key.rpartition(".")
+        if prefix.startswith("fusion_block."):
+            state[key] = ours["fusion." + key.removeprefix("fusion_block.")]
+        else:
+            state[key] = ours[f"{names[prefix]}.{leaf}"]
+    twin.load_state_dict(state)
+    return twin
+
+
+def test_matches_weaver_particlenet_in_train_and_eval_mode():
+    """Same weights, same jets: the same logits, also with BatchNorm's batch statistics.
+
+    Every jet has at least k + 1 real and k + 1 padded slots, where both implementations
+    choose the same neighbours (weaver moves padding 1e9 away instead of masking it).
+    """
+    k, edge_convs = 3, [[8, 8], [12]]
+    torch.manual_seed(0)
+    net = create_model(
+        "particlenet",
+        in_features=F,
+        k=k,
+        edge_convs=edge_convs,
+        fc_sizes=[8],
+        fc_dropout=0.0,
+        out_features=2,
+        output="softmax",
+    )
+    with torch.no_grad():  # non-trivial running statistics and affine parameters
+        for parameter in net.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+        net.train()(*jets(32, 12, seed=9))
+    twin = _weaver_twin(net, k=k, edge_convs=edge_convs)
+    points, features, mask = jets(16, 12, seed=8, fewest=k + 1)
+    mask[:, 12 - (k + 1) :] = False
+    zeroed = features * mask[..., None]  # weaver expects zero-padded features
+    for mode in ("train", "eval"):
+        ours = getattr(net, mode)()(points, features, mask)
+        theirs = getattr(twin, mode)()(
+            points.transpose(1, 2), zeroed.transpose(1, 2), mask[:, None, :].float()
+        )
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-4, msg=mode)

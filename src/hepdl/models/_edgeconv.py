@@ -7,10 +7,11 @@ is
     x_i' = ReLU( shortcut(x_i) + mean_{j in kNN(i)} h(x_i, x_j - x_i) ).
 
 Masking: padded particles are never neighbours (their distance is +inf) and a particle is
-never its own neighbour. A jet with fewer than k + 1 valid particles averages over the
-neighbours it has, so the output does not depend on how far the jet is padded (the
-reference code instead shifts padded points 1e9 away, which keeps them as neighbours of
-small jets).
+never its own neighbour. The edge input of a padded particle is exactly zero, as in the
+reference, so BatchNorm's training-mode statistics see only zeros from padding. A jet
+with fewer than k + 1 valid particles averages over the neighbours it has, so the output
+does not depend on how far the jet is padded in eval mode (the reference code instead
+shifts padded points 1e9 away, which keeps them as neighbours of small jets).
 """
 
 from __future__ import annotations
@@ -80,7 +81,12 @@ class EdgeConvBlock(nn.Module):
         indices, valid = knn(points, mask, self.k)  # (B, P, k), (B, P, k)
         neighbours = gather_neighbours(features, indices)  # (B, C, P, k)
         centre = features.unsqueeze(-1).expand_as(neighbours)  # (B, C, P, k)
-        edges = self.edge_net(torch.cat([centre, neighbours - centre], dim=1))  # (B, C', P, k)
+        # A padded centre still has real neighbours; zero its edges, as the reference's are
+        # (its padded points pick each other), so that (0, x_j) stays out of BatchNorm's
+        # batch statistics. Only the zeros themselves enter them.
+        centre_mask = mask[:, None, :, None].to(features.dtype)  # (B, 1, P, 1)
+        edge_input = torch.cat([centre, neighbours - centre], dim=1) * centre_mask  # (B, 2C, P, k)
+        edges = self.edge_net(edge_input)  # (B, C', P, k)
         weight = valid.unsqueeze(1).to(edges.dtype)  # (B, 1, P, k)
         count = weight.sum(dim=-1).clamp(min=1)  # (B, 1, P)
         aggregated = (edges * weight).sum(dim=-1) / count  # (B, C', P)

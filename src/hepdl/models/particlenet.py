@@ -12,8 +12,9 @@ valid particles, and classified by fully connected layers:
 
 Mean pooling and the kNN make the output invariant under permutations of the particles;
 padded particles are zeroed after every block, are never neighbours and are left out of
-the mean. BatchNorm in training mode sees padded entries in its batch statistics (as in
-the reference); in eval mode the output does not depend on the padding at all.
+the mean. BatchNorm in training mode sees padded entries in its batch statistics as exact
+zeros (EdgeConv zeroes their edge input), as in the reference; in eval mode the output does
+not depend on the padding at all.
 
 Defaults are the paper's ParticleNet: k = 16, EdgeConv widths (64, 64, 64), (128, 128,
 128), (256, 256, 256), fusion, FC 256 with dropout 0.1. ParticleNet-Lite: k = 7,

@@ -8,9 +8,9 @@ The sigmoid/softmax is fused into the cross-entropies (``*_with_logits``) for st
 
 Per optimizer step this task costs Lightning as little as it can (measured against a plain
 PyTorch loop in benchmarks/bench_training_epoch.py): manual optimisation (no closure
-around training_step), nothing logged per step (the epoch's loss and accuracy are one
-vectorised pass at epoch end) and a direct store of the hook name Lightning sets on the
-module around every hook call.
+around training_step), several steps per training call (``StepGroup``), nothing logged
+per step (the epoch's loss and accuracy are one vectorised pass at epoch end) and the
+lean per-step path of ``hepdl.tasks._base.TaskBase``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from torch import nn
 
 from hepdl.errors import ConfigError
 from hepdl.models.inputs import forward
-from hepdl.tasks._bookkeeping import BookkeepingModule
+from hepdl.tasks._base import TaskBase
 from hepdl.tasks._epoch_metrics import (
     check_monitor,
     gather_rows,
@@ -39,7 +39,7 @@ from hepdl.train.loaders import StepGroup
 LOSS_NEEDS_OUTPUT = {"bce": "sigmoid", "cce": "softmax"}
 
 
-class ClassificationTask(BookkeepingModule):
+class ClassificationTask(TaskBase):
     """Trains ``model`` (features (B, F) -> logits (B, K)) on integer labels (B,)."""
 
     def __init__(
@@ -107,16 +107,6 @@ class ClassificationTask(BookkeepingModule):
             "train": [],
             "val": [],
         }
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Lightning sets _current_fx_name before and after every hook, about 50 times per
-        # training step; nn.Module.__setattr__ checks each value against parameters,
-        # modules and buffers first (a few microseconds, ~10% of a 1 ms step). The value is
-        # a hook name or None, never a tensor or module, so it is stored directly.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
 
     # ------------------------------------------------------------------ the maths
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
@@ -222,7 +212,7 @@ class ClassificationTask(BookkeepingModule):
         for one in batch if isinstance(batch, StepGroup) else (batch,):
             loss = self._step(one, "train")
             optimizer.zero_grad()
-            self.manual_backward(loss)
+            self.backward_step(loss)
             optimizer.step()
             for step in self._batch_steps:  # nothing to loop over without a schedule
                 step()
@@ -281,6 +271,7 @@ class ClassificationTask(BookkeepingModule):
             check_monitor(monitor, valid, key="task.schedule.monitor")
 
     def on_train_start(self) -> None:
+        super().on_train_start()
         self._batch_steps = self._per_batch_steps()
 
     def _per_batch_steps(self) -> tuple[Any, ...]:

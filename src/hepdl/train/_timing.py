@@ -3,7 +3,7 @@ throughput and the number of trainable parameters.
 
 ``EpochTimer`` times the training part of each epoch (the validation pass inside it is
 subtracted, so models with the same training set compare by their training cost alone);
-the task's epoch hooks drive it (hepdl.tasks._bookkeeping). ``timed_scores`` times a
+the task's epoch hooks drive it (hepdl.tasks._base). ``timed_scores`` times a
 prediction on the test set after a warm-up batch, so one-off costs (lazy allocations,
 oneDNN kernel selection) are not charged to throughput.
 """

@@ -13,6 +13,7 @@ Keras's ``steps_per_execution``. The batches, their order and the steps are unch
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -92,6 +93,12 @@ class ShuffledBatches(Sampler[torch.Tensor]):
             yield batch
 
 
+def _as_is(batch: Any) -> Any:
+    """A batch as the dataset made it, of tensors already (the DataLoader's default for
+    ``batch_size=None`` walks it to convert NumPy arrays, a few calls per tensor)."""
+    return batch
+
+
 class StepGroup(list):
     """Consecutive batches that one Lightning training call takes, one optimizer step each."""
 
@@ -151,6 +158,7 @@ def grouped_loader(loader: DataLoader, *, steps: int) -> DataLoader:
         _GroupedDataset(loader.dataset),
         sampler=StepGroups(loader.sampler, size=steps),
         batch_size=None,
+        collate_fn=_as_is,
     )
 
 
@@ -205,4 +213,4 @@ def tensor_loader(
         dataset = TensorDataset(x, y) if w is None else TensorDataset(x, y, w)
     batches = ShuffledBatches(len(y), batch_size=batch_size, shuffle=shuffle, seed=seed)
     # batch_size=None: the sampler already yields whole batches of indices.
-    return DataLoader(dataset, sampler=batches, batch_size=None)
+    return DataLoader(dataset, sampler=batches, batch_size=None, collate_fn=_as_is)

@@ -9,7 +9,7 @@ bit for bit a resumed run also needs
 * the same random numbers: dropout, noise and the DataLoader's base seed draw from the
   global torch, NumPy and Python generators, whose states ``save_resume_state`` puts in
   every checkpoint and ``restore_resume_state`` restores before the first resumed step
-  (called from the task's checkpoint hooks: hepdl.tasks._bookkeeping);
+  (called from the task's checkpoint hooks: hepdl.tasks._base);
 * the same task state: the per-epoch ``history`` (it feeds history.json and the plots)
   and whether early stopping had already ended training.
 
@@ -112,7 +112,7 @@ def save_resume_state(
 ) -> None:
     """Put in ``checkpoint`` what Lightning does not save: the generator states, the task's
     ``history``, whether training had stopped early and the next epoch. (The task's
-    ``on_save_checkpoint``, hepdl.tasks._bookkeeping.)"""
+    ``on_save_checkpoint``, hepdl.tasks._base.)"""
     history = getattr(pl_module, "history", {})
     checkpoint[STATE_KEY] = {
         "rng": rng_state(),

@@ -130,7 +130,7 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
     )
     # Every callback costs each training call a dispatch of all its hooks; what hepdl
     # adds per epoch (timing, the exact-resume state) is in the task's hooks instead
-    # (hepdl.tasks._bookkeeping).
+    # (hepdl.tasks._base).
     callbacks: list[L.Callback] = [best]
     if stopping:
         callbacks.append(
