@@ -34,3 +34,15 @@ def write_feature_file(
 @pytest.fixture
 def feature_file(tmp_path):
     return write_feature_file(tmp_path / "jets.parquet")
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: runs compared bit for bit share one reduction order (and leave the
+    other core alone)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-import pytest
 import torch
 
 from hepdl.config import TrainerConfig
@@ -53,14 +52,6 @@ def _fit(task: ClassificationTask, *, precision: str = "32-true", callbacks=()) 
 def _model() -> torch.nn.Module:
     torch.manual_seed(3)
     return create_model("mlp", in_features=3, hidden=[8], dropout=0.1)
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_direct_backward_gives_lightnings_weights(one_thread):

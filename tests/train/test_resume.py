@@ -68,12 +68,8 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def _in_process_runs_use_one_thread(one_thread):
     """In-process runs use one thread too, like the killed subprocess (``_env``)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _run(config: Path, resume: Path | None = None) -> Path:

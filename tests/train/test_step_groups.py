@@ -117,15 +117,6 @@ def _experiment(tmp_path: Path, steps: int | str, **trainer: object):
     return train_experiment(config_from_dict(raw, source="test"))
 
 
-@pytest.fixture
-def one_thread():
-    """One reduction order for the runs compared bit for bit."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_grouped_training_ends_with_the_same_weights(tmp_path: Path, one_thread):
     one = _experiment(tmp_path, 1)
     four = _experiment(tmp_path, 4)
