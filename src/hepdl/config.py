@@ -313,6 +313,10 @@ class TrainerConfig(_Section):
     # "auto": up to 16 small batches in memory on one process, else 1 (DDP's gradient
     # sync and streamed data need one step per call; hepdl.train._fit).
     steps_per_execution: int | Literal["auto"] = "auto"
+    # BatchNorm running statistics of the evaluated weights recomputed over this many
+    # training batches before the test (PreciseBN, hepdl.train._precise_bn); 0: keep the
+    # running averages of training.
+    recalibrate_batchnorm: int = Field(200, ge=0)
 
     @field_validator("steps_per_execution")
     @classmethod

@@ -138,6 +138,11 @@ class RecurrentTagger(nn.Module):
         norm = self.input_norm
         # Batch statistics need two or more particles; fewer use the running ones.
         batch_stats = self.training and len(real) > 1
+        factor = norm.momentum
+        if batch_stats:  # as nn.BatchNorm1d counts and averages
+            norm.num_batches_tracked.add_(1)
+            if factor is None:  # a cumulative average (hepdl.train._precise_bn)
+                factor = 1.0 / float(norm.num_batches_tracked)
         normed = nn.functional.batch_norm(
             real,
             norm.running_mean,
@@ -145,7 +150,7 @@ class RecurrentTagger(nn.Module):
             norm.weight,
             norm.bias,
             training=batch_stats,
-            momentum=norm.momentum,
+            momentum=0.0 if factor is None else factor,
             eps=norm.eps,
         )
         out = features.new_zeros(features.shape)

@@ -96,3 +96,19 @@ def fit_in_run_dir(
         save_config(config, run_dir / "config.yaml")
     trainer.fit(task, train, val, ckpt_path=ckpt_path)
     return trainer, best, task.epoch_timer
+
+
+def load_evaluated_weights(
+    task: L.LightningModule, best: ModelCheckpoint, train: Any, config: ExperimentConfig
+) -> int:
+    """Put the best epoch's weights (not the last epoch's) in ``task`` and recompute its
+    BatchNorm statistics for them over ``trainer.recalibrate_batchnorm`` training batches
+    (hepdl.train._precise_bn); returns the batches used."""
+    from hepdl.train._precise_bn import recalibrate_batch_norm
+
+    if best.best_model_path:
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+        task.load_state_dict(state["state_dict"])
+    return recalibrate_batch_norm(
+        task.model, train, max_batches=config.trainer.recalibrate_batchnorm
+    )

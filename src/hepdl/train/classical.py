@@ -128,6 +128,7 @@ def train_classical(
             "best_epoch_score": history["val_loss"][-1],
             "n_parameters": classical_size(estimator),
             "train_seconds_per_epoch": fit_seconds,
+            "batchnorm_recalibration_batches": 0,  # no BatchNorm in a scikit-learn model
             "inference_jets_per_second": jets_per_second,
         },
     )

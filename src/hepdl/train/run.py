@@ -65,13 +65,12 @@ def train_experiment(
         config.model.name, representation.name, representation.options()
     )
     import lightning as L
-    import torch
 
     from hepdl.data.scaling import Standardizer
     from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
-    from hepdl.train._fit import fit_in_run_dir
+    from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
     from hepdl.train._timing import timed_scores, trainable_parameters
     from hepdl.train._tree_batches import batch_loader
     from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
@@ -148,9 +147,7 @@ def train_experiment(
         metrics, history = wait_for_rank_zero(trainer, run_dir)
         return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
 
-    if best.best_model_path:  # the best epoch's weights, not the last epoch's
-        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
-        task.load_state_dict(state["state_dict"])
+    recalibrated = load_evaluated_weights(task, best, train_loader, config)
     preprocessing = Preprocessing(
         representation=sample.representation,
         feature_names=sample.feature_names,
@@ -187,6 +184,7 @@ def train_experiment(
             else None,
             "n_parameters": trainable_parameters(model),
             "train_seconds_per_epoch": epoch_timer.mean_seconds(),
+            "batchnorm_recalibration_batches": recalibrated,
             "inference_jets_per_second": jets_per_second,
         },
     )

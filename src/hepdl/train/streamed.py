@@ -142,7 +142,7 @@ def train_streaming(
     from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
-    from hepdl.train._fit import fit_in_run_dir
+    from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
     from hepdl.train._timing import trainable_parameters
     from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
     from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
@@ -182,9 +182,7 @@ def train_streaming(
         from hepdl.train.distributed import wait_for_rank_zero
 
         return (run_dir, *wait_for_rank_zero(trainer, run_dir))
-    if best.best_model_path:  # the best epoch's weights, not the last epoch's
-        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
-        task.load_state_dict(state["state_dict"])
+    recalibrated = load_evaluated_weights(task, best, train_batches, config)
     save_trained(
         run_dir,
         model,
@@ -231,6 +229,7 @@ def train_streaming(
             "epochs": int(trainer.current_epoch),
             "n_parameters": trainable_parameters(model),
             "train_seconds_per_epoch": epoch_timer.mean_seconds(),
+            "batchnorm_recalibration_batches": recalibrated,
             "inference_jets_per_second": jets_per_second,
         },
     )
