@@ -79,3 +79,13 @@ def timed_scores(
 def trainable_parameters(model: Any) -> int:
     """Number of trainable parameters of a torch module (``requires_grad`` tensors)."""
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+def run_costs(model: Any, timer: EpochTimer, jets_per_second: float | None) -> dict[str, Any]:
+    """metrics.json's cost entries of a trained network: parameters, training seconds per
+    epoch and inference jets per second (what ``hepdl compare`` tabulates)."""
+    return {
+        "n_parameters": trainable_parameters(model),
+        "train_seconds_per_epoch": timer.mean_seconds(),
+        "inference_jets_per_second": jets_per_second,
+    }

@@ -126,9 +126,9 @@ def train_classical(
             # Boosting stages for the BDT, one fit otherwise; the score is the last val_loss.
             "epochs": len(history["val_loss"]),
             "best_epoch_score": history["val_loss"][-1],
+            "batchnorm_recalibration_batches": 0,  # no BatchNorm in a scikit-learn model
             "n_parameters": classical_size(estimator),
             "train_seconds_per_epoch": fit_seconds,
-            "batchnorm_recalibration_batches": 0,  # no BatchNorm in a scikit-learn model
             "inference_jets_per_second": jets_per_second,
         },
     )

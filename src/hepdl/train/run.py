@@ -71,7 +71,7 @@ def train_experiment(
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
     from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
-    from hepdl.train._timing import timed_scores, trainable_parameters
+    from hepdl.train._timing import run_costs, timed_scores
     from hepdl.train._tree_batches import batch_loader
     from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
     from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
@@ -182,10 +182,8 @@ def train_experiment(
             "best_epoch_score": float(best.best_model_score)
             if best.best_model_score is not None
             else None,
-            "n_parameters": trainable_parameters(model),
-            "train_seconds_per_epoch": epoch_timer.mean_seconds(),
             "batchnorm_recalibration_batches": recalibrated,
-            "inference_jets_per_second": jets_per_second,
+            **run_costs(model, epoch_timer, jets_per_second),
         },
     )
     if trainer.world_size > 1:

@@ -143,7 +143,7 @@ def train_streaming(
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
     from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
-    from hepdl.train._timing import trainable_parameters
+    from hepdl.train._timing import run_costs
     from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
     from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
 
@@ -227,10 +227,8 @@ def train_streaming(
             "streamed": True,
             "n_test": len(test_labels),
             "epochs": int(trainer.current_epoch),
-            "n_parameters": trainable_parameters(model),
-            "train_seconds_per_epoch": epoch_timer.mean_seconds(),
             "batchnorm_recalibration_batches": recalibrated,
-            "inference_jets_per_second": jets_per_second,
+            **run_costs(model, epoch_timer, jets_per_second),
         },
     )
     if trainer.world_size > 1:
