@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from hepdl.cli import app
 from hepdl.train._timing import without_timings
 from tests.conftest import write_feature_file
+from tests.real_files import ZMUMU
 
 runner = CliRunner()
 
@@ -223,7 +224,7 @@ def test_datasets_lists_every_sample_with_its_cuts():
 
 def test_multiclass_softmax_on_a_real_root_file(tmp_path):
     """CMS dimuons (uproot-Zmumu.root): 3-class softmax on the muon-type label GG/GT/TT."""
-    root_file = Path(__file__).resolve().parents[2] / "shared/data/uproot-Zmumu.root"
+    root_file = ZMUMU
     config = experiment(
         tmp_path,
         str(root_file),
@@ -262,7 +263,7 @@ def test_nan_feature_is_one_error_naming_file_and_column(tmp_path, feature_file)
 
 def test_config_columns_rename_the_file_columns(tmp_path):
     """data.columns maps the names a model sees onto a real ROOT file's branches."""
-    root_file = Path(__file__).resolve().parents[2] / "shared/data/uproot-Zmumu.root"
+    root_file = ZMUMU
     config = experiment(
         tmp_path,
         str(root_file),

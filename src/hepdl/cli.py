@@ -31,26 +31,19 @@ app = typer.Typer(
 app.add_typer(scratch_app, name="scratch")
 
 
-def _print_metrics(metrics: dict, run_dir: Path) -> None:
+def _print_metrics(metrics: dict, run_dir: Path, kind: str) -> None:
+    """The test metrics a task of ``kind`` summarises (its class's ``summary``)."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(
-        title=f"test set ({metrics.get('n_signal', '?')} signal, "
-        f"{metrics.get('n_background', '?')} background jets)"
-    )
+    from hepdl.tasks import task_class
+
+    title, rows = task_class(kind).summary(metrics)
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row("ROC AUC", f"{metrics['auc']:.4f}")
-    table.add_row("accuracy", f"{metrics['accuracy']:.4f}")
-    for key, value in metrics.items():
-        if key.startswith("rejection_at_eps_s_"):
-            eps = key.removeprefix("rejection_at_eps_s_")
-            # None: no background jet passes, the rejection exceeds the background count.
-            shown = f"{value:.1f}" if value is not None else f"> {metrics['n_background']}"
-            table.add_row(f"1/eps_B at eps_S = {eps}", shown)
-    sic = metrics.get("max_sic")
-    table.add_row("max eps_S/sqrt(eps_B)", f"{sic:.2f}" if sic is not None else "n/a")
+    for name, value in rows:
+        table.add_row(name, value)
     console = Console()
     console.print(table)
     console.print(f"run directory: {run_dir}")
@@ -73,7 +66,7 @@ def _train_and_report(config, *, resume: Path | None = None) -> None:
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banner lines
     warnings.filterwarnings("ignore", message=r".*LeafSpec.*is deprecated")  # Lightning's own
     result = train_experiment(config, resume=resume)
-    _print_metrics(result.metrics, result.run_dir)
+    _print_metrics(result.metrics, result.run_dir, config.task.kind)
 
 
 @app.command()
@@ -126,13 +119,15 @@ def evaluate(
     out: Annotated[Path | None, typer.Option(help="Where to write metrics and plots.")] = None,
 ) -> None:
     """Evaluate a finished run on any compatible file: metrics.json and plots."""
+    from hepdl.train.artifacts import run_task_kind
     from hepdl.train.evaluate import evaluate_run
 
     try:
         metrics = evaluate_run(run_dir, data, out_dir=out)
+        kind = run_task_kind(run_dir)
     except HepdlError as err:
         fail(err)
-    _print_metrics(metrics, run_dir)
+    _print_metrics(metrics, run_dir, kind)
 
 
 register_generation_commands(app)

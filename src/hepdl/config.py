@@ -8,6 +8,7 @@ options are checked against the signature of the registered factory.
 from __future__ import annotations
 
 import copy
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializeAsAny,
     ValidationError,
     field_validator,
     model_validator,
@@ -210,29 +212,6 @@ class ModelConfig(_NamedFactory):
     name: str = "mlp"
 
 
-# The metrics ClassificationTask logs per epoch (hepdl.tasks._epoch_metrics.logged_names);
-# a rejection's efficiency must also be in evaluate.signal_efficiencies, checked at fit start.
-_EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "val_auc")
-_REJECTION_PREFIX = "val_rejection_at_eps_s_"
-
-
-def _logged_metric(value: str) -> str:
-    """``value`` if the task logs a metric of that name, else a did-you-mean error."""
-    if value in _EPOCH_METRICS:
-        return value
-    if value.startswith(_REJECTION_PREFIX):
-        try:
-            float(value.removeprefix(_REJECTION_PREFIX))
-            return value
-        except ValueError:
-            pass
-    valid = [*_EPOCH_METRICS, f"{_REJECTION_PREFIX}<eps>"]
-    raise ValueError(
-        f"'{value}' is never logged{did_you_mean(value, valid)}; logged metrics: "
-        f"{', '.join(valid)} (eps one of evaluate.signal_efficiencies, e.g. 0.3)"
-    )
-
-
 class ScheduleConfig(_Section):
     """Learning-rate schedule (hepdl.tasks._optim): ``name`` and its options, and/or a
     linear warm-up over ``warmup_epochs`` or ``warmup_steps`` from ``warmup_start_factor``."""
@@ -251,11 +230,6 @@ class ScheduleConfig(_Section):
     warmup_steps: int | None = Field(None, ge=1)
     warmup_start_factor: float | None = Field(None, gt=0, le=1)  # default 0.01
 
-    @field_validator("monitor")
-    @classmethod
-    def _known_monitor(cls, value: str | None) -> str | None:
-        return None if value is None else _logged_metric(value)
-
     @model_validator(mode="after")
     def _consistent(self) -> ScheduleConfig:
         from hepdl.tasks._optim import check_schedule  # torch: only when a schedule is given
@@ -264,9 +238,13 @@ class ScheduleConfig(_Section):
         return self
 
 
-class TaskConfig(_Section):
-    kind: Literal["classify"] = "classify"
-    loss: Literal["bce", "cce", "mse"] = "bce"
+class TaskSection(_Section):
+    """What every task kind's section holds: ``kind`` (a registered task, ``hepdl.tasks``)
+    and the optimisation settings all tasks share. Each kind subclasses it with its own
+    keys (loss, targets, ...) in its task file; ``ExperimentConfig.task`` is validated
+    against the class of the kind given."""
+
+    kind: str = "classify"
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     lr: float = Field(1e-3, gt=0)
     momentum: float = Field(0.0, ge=0, lt=1)  # sgd, rmsprop
@@ -276,23 +254,50 @@ class TaskConfig(_Section):
     gradient_clip: float | None = Field(None, gt=0)  # null: off
     gradient_clip_algorithm: Literal["norm", "value"] = "norm"
 
+    def optimizer_options(self) -> dict[str, Any]:
+        """The shared optimisation keys, as ``hepdl.tasks.TaskBase`` takes them."""
+        return self.model_dump(include=set(TaskSection.model_fields) - {"kind"})
+
+    def options(self) -> dict[str, Any]:
+        """This kind's own keys (loss, targets, ...), as its task class takes them."""
+        return self.model_dump(exclude=set(TaskSection.model_fields))
+
+    @abstractmethod
+    def epoch_metrics(self, evaluate: EvaluateConfig) -> dict[str, str | None]:
+        """Every metric the task logs per epoch, with the direction that is better ("min",
+        "max", or None for one that cannot rank, like the learning rate)."""
+
+    @abstractmethod
+    def default_metric(self) -> str:
+        """The test metric (a key of metrics.json) that ranks runs of this kind, and its
+        direction: hepdl scan's default ``--metric``."""
+
+
+def _task_section(value: Any) -> Any:
+    """The raw ``task`` mapping validated as the section of its ``kind``."""
+    if isinstance(value, TaskSection) or not isinstance(value, dict):
+        return value
+    from hepdl.tasks import task_config_class  # the task registry: torch, lazily
+
+    kind = value.get("kind", "classify")
+    if not isinstance(kind, str):
+        raise ValueError(f"task.kind must be the name of a task kind, got {kind!r}")
+    try:
+        section = task_config_class(kind)
+    except ConfigError as err:
+        # "unknown task 'x' (did you mean 'y'?); valid tasks: ..." -> names the key
+        detail = str(err).removeprefix("unknown task ").removeprefix(repr(str(kind)))
+        raise ValueError(f"task.kind {kind!r} is not a task kind{detail}") from None
+    return section.model_validate(value)
+
 
 class EarlyStoppingConfig(_Section):
-    monitor: str = "val_loss"  # also picks the best checkpoint
-    mode: Literal["min", "max"] | None = None  # default: min for *loss, max otherwise
+    # A metric the task logs per epoch (checked against the task at load); it also picks
+    # the best checkpoint.
+    monitor: str = "val_loss"
+    mode: Literal["min", "max"] | None = None  # default: the metric's better direction
     patience: int = Field(5, ge=1)
     min_delta: float = Field(0.0, ge=0)
-
-    @field_validator("monitor")
-    @classmethod
-    def _known_monitor(cls, value: str) -> str:
-        return _logged_metric(value)
-
-    @model_validator(mode="after")
-    def _default_mode(self) -> EarlyStoppingConfig:
-        if self.mode is None:
-            self.mode = "min" if self.monitor.endswith("loss") else "max"
-        return self
 
 
 class TrainerConfig(_Section):
@@ -336,9 +341,17 @@ class ExperimentConfig(_Section):
     seed: int = 42
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
-    task: TaskConfig = Field(default_factory=TaskConfig)
+    # The section of the registered task ``task.kind`` (classify when omitted).
+    task: SerializeAsAny[TaskSection] = Field(default_factory=lambda: _task_section({}))
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+
+    _task = field_validator("task", mode="before")(_task_section)
+
+    @model_validator(mode="after")
+    def _monitors_the_task_logs(self) -> ExperimentConfig:
+        _check_task_metrics(self)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -365,34 +378,91 @@ def _section_fields(model: type[BaseModel], path: tuple[str | int, ...]) -> list
     return []
 
 
-def _explain(error: ValidationError, source: str) -> ConfigError:
+def _task_kind_fields(raw: Any) -> tuple[type[BaseModel] | None, dict[str, str]]:
+    """The section class of the raw config's task kind (None if it is not registered) and,
+    for each key of another kind, that kind (a hint when a key is given under the wrong one)."""
+    from hepdl.tasks import list_tasks, task_config_class
+
+    task = raw.get("task") if isinstance(raw, dict) else None
+    kind = task.get("kind", "classify") if isinstance(task, dict) else "classify"
+    owners: dict[str, str] = {}
+    for other in list_tasks():
+        for key in task_config_class(other).model_fields:
+            owners.setdefault(key, other)
+    section = task_config_class(kind) if kind in list_tasks() else None
+    return section, owners
+
+
+def _explain(error: ValidationError, source: str, raw: Any = None) -> ConfigError:
     first = error.errors()[0]
     loc = tuple(first["loc"])
     key = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
         valid = _section_fields(ExperimentConfig, loc[:-1])
         hint = did_you_mean(str(loc[-1]), valid)
+        if loc[0] == "task" and len(loc) == 2:  # the keys of the kind given, not the base's
+            section, owners = _task_kind_fields(raw)
+            if section is not None:  # kind, then the kind's own keys, then the shared ones
+                shared = [k for k in TaskSection.model_fields if k != "kind"]
+                own = [k for k in section.model_fields if k not in shared and k != "kind"]
+                valid = ["kind", *own, *shared]
+            hint = did_you_mean(str(loc[-1]), valid)
+            owner = owners.get(str(loc[-1]))
+            if owner is not None and not hint:
+                hint = f" (it is a key of task kind '{owner}')"
         where = ".".join(str(p) for p in loc[:-1]) or "the top level"
         return ConfigError(
             f"{source}: unknown config key '{key}'{hint}; valid keys in {where}: {', '.join(valid)}"
         )
+    message = first["msg"].removeprefix("Value error, ")
+    # A check across sections, or one whose message names its own keys ("task.quantiles
+    # needs ..."): the message alone reads best.
+    if first["type"] == "value_error" and (not loc or message.startswith(f"{key}.")):
+        return ConfigError(f"{source}: {message}")
     given = first.get("input")
     got = "" if isinstance(given, dict) else f" (got {given!r})"
     return ConfigError(f"{source}: config key '{key}': {first['msg']}{got}")
 
 
+def _check_monitor(name: str, metrics: dict[str, str | None], *, key: str, kind: str) -> str:
+    """The better direction of ``name``, or ConfigError naming ``key`` when the task does not
+    log it or it cannot rank (the learning rate)."""
+    ranked = [m for m, direction in metrics.items() if direction is not None]
+    if name not in ranked:
+        raise ConfigError(
+            f"{key} '{name}' is never logged by task kind '{kind}'{did_you_mean(name, ranked)}; "
+            f"it logs: {', '.join(ranked)}"
+        )
+    return str(metrics[name])
+
+
+def _check_task_metrics(config: ExperimentConfig) -> None:
+    """Every monitor names a metric the chosen task logs; an early-stopping mode left out
+    becomes that metric's better direction."""
+    metrics = config.task.epoch_metrics(config.evaluate)
+    kind = config.task.kind
+    stopping = config.trainer.early_stopping
+    if stopping is not None:
+        key = "trainer.early_stopping.monitor"
+        direction = _check_monitor(stopping.monitor, metrics, key=key, kind=kind)
+        if stopping.mode is None:
+            stopping.mode = direction  # type: ignore[assignment]
+    schedule = config.task.schedule
+    if schedule is not None and schedule.name == "plateau" and schedule.monitor is not None:
+        _check_monitor(schedule.monitor, metrics, key="task.schedule.monitor", kind=kind)
+
+
 def _check_registered_options(config: ExperimentConfig, source: str) -> None:
     from hepdl.data import representations
-    from hepdl.models._registry import MODELS, _load_all
+    from hepdl.models import check_model_options
     from hepdl.models.classical import check_classical_options, is_classical
 
-    _load_all()
     derived = {"in_features"}  # set from the data by the trainer
     try:
         if is_classical(config.model.name):
             check_classical_options(config.model.name, config.model.options())
         else:
-            MODELS.check_options(
+            check_model_options(
                 config.model.name, config.model.options(), where="model", derived=derived
             )
             for key in derived & set(config.model.options()):
@@ -447,7 +517,7 @@ def config_from_dict(raw: dict[str, Any], *, source: str = "config") -> Experime
     try:
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as err:
-        raise _explain(err, source) from None
+        raise _explain(err, source, raw) from None
     _check_registered_options(config, source)
     return config
 

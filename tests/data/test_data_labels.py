@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.real_files import HZZ, ZMUMU
 
 from hepdl.data import (
     labels_from_column,
@@ -18,13 +19,6 @@ from hepdl.data import (
     require_classes,
 )
 from hepdl.errors import DataError
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data
-HZZ = DATA / "uproot-HZZ.root"
-ZMUMU = DATA / "uproot-Zmumu.root"
-needs_real_files = pytest.mark.skipif(
-    not (HZZ.is_file() and ZMUMU.is_file()), reason="real ROOT files not found"
-)
 
 
 def write(path: Path, columns: dict, *, class_names: list[str] | None = None) -> Path:
@@ -114,7 +108,6 @@ def test_missing_label_values() -> None:
         labels_from_column(table, "label", source="m.pq")
 
 
-@needs_real_files
 def test_string_labels_of_real_zmumu_file() -> None:
     table = read_table(ZMUMU, columns=["Type", "M"])
     labels, names = labels_from_column(table, "Type", source=str(ZMUMU))
@@ -138,7 +131,6 @@ def test_labels_from_files_in_mapping_order(tmp_path: Path) -> None:
     assert len(table) == 4
 
 
-@needs_real_files
 def test_labels_from_files_real_root_against_parquet(tmp_path: Path) -> None:
     """HZZ events (ROOT) as signal, a Parquet file with the same columns as background."""
     hzz = read_table(HZZ, columns=["NMuon", "MET_px"])
@@ -155,7 +147,6 @@ def test_labels_from_files_real_root_against_parquet(tmp_path: Path) -> None:
     assert table.NMuon[-2:].tolist() == [0, 1]
 
 
-@needs_real_files
 def test_labels_from_files_hzz_vs_zmumu_lack_common_columns() -> None:
     with pytest.raises(DataError) as info:
         labels_from_files({"HZZ": HZZ, "Zmumu": ZMUMU})

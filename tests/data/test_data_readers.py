@@ -15,20 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import uproot
+from tests.real_files import HZZ, NANOAOD, ZMUMU
 
 from hepdl.data import labels_from_column, read_metadata, read_table
 from hepdl.data._column_names import JETCLASS_NAMES, JetClass
 from hepdl.data.readers import column_names
 from hepdl.errors import DataError
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data
-HZZ = DATA / "uproot-HZZ.root"
-ZMUMU = DATA / "uproot-Zmumu.root"
-NANOAOD = DATA / "nanoAOD_2015_CMS_Open_Data_ttbar.root"
-needs_real_files = pytest.mark.skipif(
-    not (HZZ.is_file() and ZMUMU.is_file() and NANOAOD.is_file()),
-    reason=f"real ROOT files not found in {DATA}",
-)
 
 
 def jets() -> ak.Array:
@@ -101,7 +93,6 @@ def test_read_metadata_decodes_hepdl_json(tmp_path: Path) -> None:
     assert "ARROW:schema" not in read_metadata(path)
 
 
-@needs_real_files
 def test_read_metadata_of_other_formats_is_empty_or_hepdl(tmp_path: Path) -> None:
     csv = tmp_path / "a.csv"
     flat_frame().to_csv(csv, index=False)
@@ -254,7 +245,6 @@ def test_pandas_hdf5_never_runs_pickled_code(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- real ROOT files
 
 
-@needs_real_files
 def test_root_hzz_flat_and_jagged_branches() -> None:
     table = read_table(HZZ, columns=["NMuon", "Muon_Px", "MET_px"])
     assert len(table) == 2421
@@ -264,7 +254,6 @@ def test_root_hzz_flat_and_jagged_branches() -> None:
     assert ak.all(table.Muon_Px == direct)
 
 
-@needs_real_files
 def test_root_zmumu_reads_every_branch_including_strings() -> None:
     table = read_table(ZMUMU)
     assert len(table) == 2304
@@ -273,7 +262,6 @@ def test_root_zmumu_reads_every_branch_including_strings() -> None:
     assert np.allclose(ak.to_numpy(table.M[:3]), [82.4626915551, 83.6262040052, 83.3084646667])
 
 
-@needs_real_files
 def test_root_nanoaod_named_tree_and_jagged_jets() -> None:
     table = read_table(NANOAOD, tree="Events", columns=["nJet", "Jet_pt", "Jet_eta", "MET_pt"])
     assert len(table) == 200
@@ -281,7 +269,6 @@ def test_root_nanoaod_named_tree_and_jagged_jets() -> None:
     assert str(table.Jet_pt.type.content) == "var * float32"
 
 
-@needs_real_files
 def test_root_missing_branch_suggests_closest() -> None:
     with pytest.raises(DataError) as info:
         read_table(NANOAOD, columns=["Jet_ptt", "MET_pt"])
@@ -291,7 +278,6 @@ def test_root_missing_branch_suggests_closest() -> None:
     assert "(947 in all)" in message
 
 
-@needs_real_files
 def test_root_unknown_tree_lists_trees() -> None:
     with pytest.raises(DataError, match=r"uproot-HZZ\.root: no TTree named 'Events'.*events"):
         read_table(HZZ, tree="Events")
@@ -497,7 +483,6 @@ def test_mapping_bad_entries_and_conflicts(tmp_path: Path) -> None:
         read_table(path, preset="jetclas")
 
 
-@needs_real_files
 def test_mapping_on_nanoaod_fat_jets_keeps_the_source_values() -> None:
     mapping = {"jet_pt": "FatJet_pt", "jet_eta": "FatJet_eta", "jet_mass": "FatJet_mass"}
     table = read_table(NANOAOD, columns=mapping)
@@ -510,7 +495,6 @@ def test_mapping_on_nanoaod_fat_jets_keeps_the_source_values() -> None:
     assert len(table) == 200 and ak.sum(ak.num(table.jet_pt)) > 0
 
 
-@needs_real_files
 def test_mapping_on_hzz_jets_and_zmumu_muons() -> None:
     table = read_table(HZZ, columns={"part_px": "Jet_Px", "part_energy": "Jet_E", "n": "NJet"})
     events = uproot.open(HZZ)["events"]
@@ -523,7 +507,6 @@ def test_mapping_on_hzz_jets_and_zmumu_muons() -> None:
     assert np.array_equal(ak.to_numpy(muons.jet_pt), direct["pt1"])
 
 
-@needs_real_files
 def test_real_files_match_no_preset_and_list_their_columns() -> None:
     assert column_names(HZZ)[:3] == ["NJet", "Jet_Px", "Jet_Py"]
     assert len(column_names(NANOAOD)) == 947

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pytest
+from tests.real_files import HZZ
 
 import hepdl.data.representations._registry as registry
 from hepdl.data import (
@@ -18,9 +18,6 @@ from hepdl.data import (
     representation_from_config,
 )
 from hepdl.errors import ConfigError, DataError
-
-HZZ = Path(__file__).resolve().parents[3] / "shared" / "data" / "uproot-HZZ.root"
-needs_real_files = pytest.mark.skipif(not HZZ.is_file(), reason="real ROOT files not found")
 
 
 def jets() -> ak.Array:
@@ -164,7 +161,6 @@ def test_columns_values_equal_table_columns() -> None:
     assert rep.feature_names == ["jet_nparticles", "jet_pt", "is_top"]
 
 
-@needs_real_files
 def test_columns_on_real_root_file() -> None:
     table = read_table(HZZ, columns=["NMuon", "MET_px", "MET_py"])
     features = create_representation("columns", columns=["MET_px", "MET_py"])(

@@ -11,7 +11,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from hepdl.config import EarlyStoppingConfig, TrainerConfig, config_from_dict
+from hepdl.config import TrainerConfig, config_from_dict
 from hepdl.errors import ConfigError, DataError
 from hepdl.models import create_model
 from hepdl.tasks import ClassificationTask
@@ -144,8 +144,8 @@ def test_monitor_typo_is_config_error_at_load():
     with pytest.raises(
         ConfigError,
         match=re.escape(
-            "config key 'trainer.early_stopping.monitor': Value error, 'val_acu' is never "
-            "logged (did you mean 'val_auc'?); logged metrics: train_loss"
+            "config: trainer.early_stopping.monitor 'val_acu' is never logged by task kind "
+            "'classify' (did you mean 'val_auc'?); it logs: train_loss"
         ),
     ):
         config_from_dict(
@@ -161,14 +161,24 @@ def test_monitor_typo_is_config_error_at_load():
     [("val_loss", "min"), ("train_loss", "min"), ("val_auc", "max"), ("val_accuracy", "max")],
 )
 def test_mode_defaults_by_monitor(monitor, mode):
-    assert EarlyStoppingConfig(monitor=monitor).mode == mode
-    assert EarlyStoppingConfig(monitor=monitor, mode="min").mode == "min"  # given: kept
+    def stopping(**given):
+        raw = {"data": {"files": ["jets.parquet"], "label_column": "label"}}
+        raw["trainer"] = {"early_stopping": {"monitor": monitor, **given}}
+        return config_from_dict(raw).trainer.early_stopping
+
+    assert stopping().mode == mode  # the task's direction for the metric
+    assert stopping(mode="min").mode == "min"  # given: kept
 
 
-def test_base_names_match_the_config_list():
-    from hepdl.config import _EPOCH_METRICS
+def test_the_config_knows_what_the_classifier_logs():
+    from hepdl.config import EvaluateConfig
+    from hepdl.tasks import ClassifyConfig
 
-    assert set(_EPOCH_METRICS) == {*BASE_NAMES, "val_auc"}
+    evaluate = EvaluateConfig(signal_efficiencies=[0.3])
+    metrics = ClassifyConfig().epoch_metrics(evaluate)
+    assert set(metrics) == set(logged_names([0.3]))
+    assert {*BASE_NAMES, "val_auc"} <= set(metrics)
+    assert metrics["val_loss"] == "min" and metrics["val_auc"] == "max" and metrics["lr"] is None
 
 
 # ---------------------------------------------------------------- in the Trainer

@@ -121,7 +121,8 @@ def _labels_from_integers(
             raise DataError(
                 f"{source}: label column '{column}' holds non-integer values (e.g. "
                 f"{values[first]!r} at row {first}); expected integer class indices or "
-                f"class-name strings"
+                f"class-name strings (to predict a continuous value, use task.kind: regress "
+                f"with task.targets: [{column}])"
             )
     elif values.dtype.kind not in "iu":
         raise DataError(
@@ -251,3 +252,14 @@ __all__ = [
     "labels_from_files",
     "require_classes",
 ]
+
+
+def signal_class_index(class_names: list[str], signal_class: str | None) -> int:
+    """Index of the signal class: ``signal_class`` (``data.signal_class``), else the last."""
+    if signal_class is None:
+        return len(class_names) - 1
+    if signal_class not in class_names:
+        raise DataError(
+            f"data.signal_class '{signal_class}' is not one of the classes {class_names}"
+        )
+    return class_names.index(signal_class)

@@ -8,6 +8,22 @@ Each model declares ``consumes``: the representation arrays it takes as input.
 
 from __future__ import annotations
 
-from hepdl.models._registry import MODELS, create_model, list_models, register_model
+from hepdl.models._registry import (
+    MODELS,
+    check_model_options,
+    create_model,
+    list_models,
+    model_options,
+    register_model,
+    registered_models,
+)
 
-__all__ = ["MODELS", "create_model", "list_models", "register_model"]
+__all__ = [
+    "MODELS",
+    "check_model_options",
+    "create_model",
+    "list_models",
+    "model_options",
+    "register_model",
+    "registered_models",
+]

@@ -1,5 +1,14 @@
-"""What every hepdl task does besides learning: time its epochs, make its checkpoints
-resumable to the same weights, and cost Lightning as little as it can per step.
+"""What every hepdl task shares: the optimisation plumbing (manual optimisation, several
+optimizer steps per training call, clipping, schedules, several optimisers), the epoch's
+loss and metrics from what each step recorded, epoch timing, exactly resumable
+checkpoints, and the leanest per-step path Lightning allows.
+
+A kind of learning subclasses :class:`TaskBase` in its own file and fills in
+- ``Config``: its section of the experiment file (a ``hepdl.config.TaskSection``);
+- ``step_loss(batch, stage)``: the loss of one batch, recording what its epoch metrics need
+  with ``record``; ``epoch_sums`` / ``epoch_metrics`` turn the records into numbers;
+- for several optimisers (a GAN, an adversary) ``optimized_parameters`` (one parameter
+  group per optimiser) and ``training_update`` (the steps of one batch).
 
 Bookkeeping lives in module hooks, not Lightning callbacks, on purpose: Lightning
 dispatches every hook of every callback on every training call, overridden or not (about
@@ -18,12 +27,19 @@ Per optimizer step Lightning adds ~0.25 ms of Python around a 1 ms step of a sma
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
+from torch import nn
 
+from hepdl.config import TaskSection
+from hepdl.errors import ConfigError
+from hepdl.tasks._optim import Schedule, build_optimizer, check_schedule
 from hepdl.train._timing import EpochTimer
+from hepdl.train.loaders import StepGroup
 from hepdl.train.resume import (
     complete_stopped_epoch,
     restore_resume_state,
@@ -32,6 +48,14 @@ from hepdl.train.resume import (
 )
 
 _BACKWARD_HOOKS = ("on_before_backward", "on_after_backward")
+
+
+def weighted_mean(per_row: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """sum(w_i l_i) / sum(w_i) of per-row losses (B,) or (B, K) (mean over K first)."""
+    per_row = per_row if per_row.ndim == 1 else per_row.mean(dim=1)  # (B,)
+    weights = weights.to(per_row.dtype)
+    # A batch whose rows all weigh 0 (outside the reweighting range) contributes 0.
+    return (per_row * weights).sum() / weights.sum().clamp_min(torch.finfo(per_row.dtype).tiny)
 
 
 def direct_backward_is_exact(trainer: L.Trainer, module: L.LightningModule) -> bool:
@@ -56,15 +80,160 @@ def direct_backward_is_exact(trainer: L.Trainer, module: L.LightningModule) -> b
 
 
 class TaskBase(L.LightningModule):
-    """Times each training epoch (``epoch_timer``, validation excluded), saves in every
-    checkpoint the state an exact resume needs (hepdl.train.resume) and takes the lean
-    path per step. Subclasses that override these hooks call ``super()``."""
+    """A model (or several, in an ``nn.ModuleDict``) and how it learns.
 
-    def __init__(self) -> None:
+    One optimizer step per batch under manual optimisation (no closure around the step);
+    a ``StepGroup`` (``trainer.steps_per_execution``) brings several batches to one
+    training call. Per epoch and stage the mean loss and the task's metrics are logged
+    and kept in ``history``. Subclasses that override a hook call ``super()``.
+    """
+
+    kind: ClassVar[str]  # the registered name, set by ``register_task``
+    Config: ClassVar[type[TaskSection]]
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        schedule: Mapping[str, Any] | None = None,
+        gradient_clip: float | None = None,
+        gradient_clip_algorithm: str = "norm",
+    ) -> None:
         super().__init__()
+        if nesterov and momentum == 0:
+            raise ConfigError("task.nesterov needs task.momentum > 0")
+        if gradient_clip_algorithm not in ("norm", "value"):
+            raise ConfigError(
+                f"task.gradient_clip_algorithm '{gradient_clip_algorithm}' is not norm or value"
+            )
+        if gradient_clip is not None and gradient_clip <= 0:
+            raise ConfigError(f"task.gradient_clip must be > 0 (or null: off), got {gradient_clip}")
+        if schedule is not None:
+            check_schedule(schedule)
+        self.model = model
+        self.optimizer_name = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        # The optimiser options are checked now, not when the fit has started.
+        for params in self.optimized_parameters():
+            build_optimizer(params, **self._optimizer_options())
+        self.schedule_options = dict(schedule) if schedule is not None else None
+        self.gradient_clip = gradient_clip
+        self.gradient_clip_algorithm = gradient_clip_algorithm
         self.epoch_timer = EpochTimer()
         self._direct_backward = False  # decided when the fit starts
+        self._schedules: list[Schedule] = []
+        self._epoch_lr = lr
+        # Per-batch scheduler steps: the schedules' (one-cycle, warm-up in steps) and any a
+        # tuner put in Lightning's list (the LR finder); empty without a schedule.
+        self._batch_steps: tuple[Any, ...] = ()
+        self.automatic_optimization = False
+        self.history: dict[str, list[float]] = {}
+        # Per step of the running epoch, per stage: (loss, rows, what step_loss recorded).
+        self._epoch: dict[str, list[tuple[torch.Tensor, int, Any]]] = {"train": [], "val": []}
 
+    # ------------------------------------------------------------ what a task fills in
+    def step_loss(self, batch: Any, stage: str) -> torch.Tensor:
+        """The loss of one batch (``stage`` "train" or "val"); calls ``record``."""
+        raise NotImplementedError(f"{type(self).__name__} must define step_loss")
+
+    def epoch_sums(self, records: Sequence[Any]) -> list[torch.Tensor]:
+        """Additive per-epoch counts (e.g. correct predictions) from the records of one
+        process, summed over DDP processes and divided by the rows: logged as
+        ``<stage>_<name>`` for each name of ``epoch_sum_names``."""
+        return []
+
+    epoch_sum_names: ClassVar[tuple[str, ...]] = ()
+
+    def epoch_metrics(self, stage: str, records: Sequence[Any]) -> dict[str, float]:
+        """Metrics that are not sums (AUC, resolution), from the records of one stage."""
+        return {}
+
+    def logged_metrics(self) -> list[str]:
+        """The names this task logs per epoch (valid monitors for early stopping)."""
+        raise NotImplementedError(f"{type(self).__name__} must define logged_metrics")
+
+    def optimized_parameters(self) -> list[Iterable[nn.Parameter]]:
+        """One parameter group per optimiser; one optimiser over the model by default."""
+        return [self.model.parameters()]
+
+    def training_update(self, batch: Any) -> torch.Tensor:
+        """The optimizer step(s) of one batch; returns the loss. One optimiser by default;
+        a task with several optimisers (``self.optimizers()`` is then a list) overrides it
+        and ends each step with ``self.after_optimizer_step()``."""
+        optimizer = self.optimizers()
+        loss = self.step_loss(batch, "train")
+        optimizer.zero_grad()
+        self.backward_step(loss)
+        optimizer.step()
+        self.after_optimizer_step()
+        return loss
+
+    # ------------------------------------------------------------ the run's data and results
+    # What hepdl's commands ask a task class before a model exists: which truth to read,
+    # how to split, how to code it, and how to show the test metrics.
+    needs_labels: ClassVar[bool] = False  # True: class labels, class-stratified split
+
+    @classmethod
+    def sample_columns(cls, section: Any) -> dict[str, str]:
+        """The flat columns the task reads, each mapped to the config key naming it."""
+        return {}
+
+    @classmethod
+    def truth_columns(cls, section: Any) -> set[str]:
+        """The columns of ``sample_columns`` that hold only truth: an evaluation file may
+        lack them (the predictions are written, the metrics need them)."""
+        return set()
+
+    @classmethod
+    def fit_targets(cls, section: Any, sample: Any, train_rows: Any, data: Any) -> Any:
+        """The task's ``TargetCoding``, fitted on rows ``train_rows`` of ``sample``."""
+        raise NotImplementedError(f"{cls.__name__} must define fit_targets")
+
+    @classmethod
+    def targets_from_saved(cls, section: Any, saved: Mapping[str, Any]) -> Any:
+        """The ``TargetCoding`` rebuilt from a run's preprocessing.json."""
+        raise NotImplementedError(f"{cls.__name__} must define targets_from_saved")
+
+    @staticmethod
+    def summary(metrics: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+        """The title and (name, value) rows of the CLI's table of test metrics."""
+        raise NotImplementedError("a task must define summary")
+
+    # ---------------------------------------------------------------- the epoch's records
+    def record(self, stage: str, loss: torch.Tensor, rows: int, payload: Any = None) -> None:
+        """Keep this step's loss and ``payload`` for the epoch: references only (no tensor
+        ops, no host sync); the epoch's numbers are one vectorised pass at its end."""
+        self._epoch[stage].append((loss.detach(), rows, payload))
+
+    def _close_epoch(self, stage: str) -> None:
+        steps = self._epoch[stage]
+        if not steps:
+            return
+        losses, sizes, records = zip(*steps, strict=True)
+        sizes = torch.tensor(sizes, dtype=torch.float64, device=losses[0].device)
+        extra = [t.double() for t in self.epoch_sums(records)]
+        sums = torch.stack([(torch.stack(losses).double() * sizes).sum(), *extra, sizes.sum()])
+        steps.clear()
+        sums = self.trainer.strategy.reduce(sums, reduce_op="sum")  # over DDP processes
+        values = {f"{stage}_loss": (sums[0] / sums[-1]).item()}
+        for i, name in enumerate(self.epoch_sum_names, start=1):
+            values[f"{stage}_{name}"] = (sums[i] / sums[-1]).item()
+        for name, value in values.items():
+            self.log(name, value, prog_bar=True)
+            self.history.setdefault(name, []).append(value)
+        for name, value in self.epoch_metrics(stage, records).items():
+            self.log(name, value)
+            self.history.setdefault(name, []).append(value)
+
+    # ------------------------------------------------------------------ Lightning hooks
     def __setattr__(self, name: str, value: Any) -> None:
         # Lightning sets _current_fx_name before and after every hook; nn.Module.__setattr__
         # checks each value against parameters, modules and buffers first (a few
@@ -81,6 +250,25 @@ class TaskBase(L.LightningModule):
         else:
             self.manual_backward(loss)
 
+    def after_optimizer_step(self) -> None:
+        """Step what steps per batch (one-cycle, warm-up in steps, a tuner's scheduler)."""
+        for step in self._batch_steps:  # nothing to loop over without a schedule
+            step()
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        # The optimizer as Lightning wraps it: precision plugins (AMP loss scaling), the
+        # strategy and the global step counter still see every step.
+        for one in batch if isinstance(batch, StepGroup) else (batch,):
+            loss = self.training_update(one)
+        return loss.detach()
+
+    # Lightning asks inspect for training_step's parameters on every step (to decide
+    # whether to pass batch_idx); a stored __signature__ is returned without rebuilding it.
+    training_step.__signature__ = inspect.signature(training_step)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.step_loss(batch, "val")
+
     def transfer_batch_to_device(
         self, batch: Any, device: torch.device, dataloader_idx: int
     ) -> Any:
@@ -90,12 +278,40 @@ class TaskBase(L.LightningModule):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        # The precision plugin calls this hook between the backward pass and the step, after
+        # unscaling the gradients under 16-mixed, so the clip applies to the true gradients.
+        if self.gradient_clip is not None:
+            self.clip_gradients(
+                optimizer,
+                gradient_clip_val=self.gradient_clip,
+                gradient_clip_algorithm=self.gradient_clip_algorithm,
+            )
+
+    def setup(self, stage: str) -> None:
+        # A monitor that is never logged would silently keep no best checkpoint and never
+        # stop early: refuse it before the first step (configs are checked when loaded;
+        # this catches a task used with a hand-built Trainer).
+        from hepdl.tasks._epoch_metrics import check_monitor
+
+        valid = self.logged_metrics()
+        trainer = self.trainer
+        for callback in [*trainer.early_stopping_callbacks, *trainer.checkpoint_callbacks]:
+            if getattr(callback, "monitor", None) is not None:
+                check_monitor(callback.monitor, valid, key="trainer.early_stopping.monitor")
+        if self.schedule_options and self.schedule_options.get("name") == "plateau":
+            monitor = self.schedule_options.get("monitor") or "val_loss"
+            check_monitor(monitor, valid, key="task.schedule.monitor")
+
     def on_train_start(self) -> None:
         self._direct_backward = direct_backward_is_exact(self.trainer, self)
+        self._batch_steps = self._per_batch_steps()
 
     def on_train_epoch_start(self) -> None:
         self.epoch_timer.train_epoch_start()
         set_loader_epoch(self.trainer)
+        # History "lr": the learning rate of each epoch's first step (first optimiser).
+        self._epoch_lr = float(self.trainer.optimizers[0].param_groups[0]["lr"])
 
     def on_validation_start(self) -> None:
         self.epoch_timer.validation_start()
@@ -103,8 +319,20 @@ class TaskBase(L.LightningModule):
     def on_validation_end(self) -> None:
         self.epoch_timer.validation_end()
 
+    def on_validation_epoch_end(self) -> None:
+        self._close_epoch("val")
+
     def on_train_epoch_end(self) -> None:
-        self.epoch_timer.train_epoch_end()
+        self.epoch_timer.train_epoch_end()  # the epoch's time, before the epoch-end work
+        # Lightning has run this epoch's validation already: plateau sees its metric.
+        self._close_epoch("train")
+        self.log("lr", self._epoch_lr)
+        self.history.setdefault("lr", []).append(self._epoch_lr)
+        if self._schedules:
+            metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items()}
+            for schedule in self._schedules:
+                schedule.epoch_end(metrics)
+            self._batch_steps = self._per_batch_steps()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         save_resume_state(self.trainer, self, checkpoint)
@@ -114,3 +342,62 @@ class TaskBase(L.LightningModule):
 
     def on_fit_end(self) -> None:
         complete_stopped_epoch(self.trainer)
+
+    # ------------------------------------------------------------------ optimisers
+    def _per_batch_steps(self) -> tuple[Any, ...]:
+        """What to step after each optimizer step: the schedules while they step per batch,
+        and any per-step scheduler another tool put in Lightning's list (the LR finder
+        swaps in its own, which Lightning steps only under automatic optimisation)."""
+        steps = [
+            config.scheduler.step
+            for config in self.trainer.lr_scheduler_configs
+            if config.scheduler not in self._schedules and config.interval == "step"
+        ]
+        steps += [s.batch_end for s in self._schedules if s.per_batch]
+        return tuple(steps)
+
+    def _optimizer_options(self) -> dict[str, Any]:
+        return {
+            "name": self.optimizer_name,
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+        }
+
+    def _optimizer_steps_per_fit(self) -> int:
+        """Optimizer steps of the whole fit: Lightning counts training calls, each of which
+        takes ``steps_per_epoch / calls per epoch`` steps when batches come in StepGroups."""
+        calls = int(self.trainer.estimated_stepping_batches)  # also sets up the loader
+        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        steps_per_epoch = getattr(sampler, "steps_per_epoch", None)
+        if steps_per_epoch is None:
+            return calls
+        return calls * steps_per_epoch // len(sampler)
+
+    def configure_optimizers(self) -> Any:
+        optimizers = [
+            build_optimizer(params, **self._optimizer_options())
+            for params in self.optimized_parameters()
+        ]
+        if self.schedule_options is None:
+            self._schedules = []
+            return optimizers[0] if len(optimizers) == 1 else optimizers
+        total_steps = self._optimizer_steps_per_fit()
+        self._schedules = [
+            Schedule(
+                optimizer,
+                self.schedule_options,
+                base_lr=self.lr,
+                max_epochs=self.trainer.max_epochs,
+                total_steps=total_steps,
+            )
+            for optimizer in optimizers
+        ]
+        # Registered with Lightning only for their state in checkpoints (resuming continues
+        # the schedules); the task steps them, Lightning does not under manual optimisation.
+        configs = [
+            {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule}}
+            for optimizer, schedule in zip(optimizers, self._schedules, strict=True)
+        ]
+        return configs[0] if len(configs) == 1 else configs

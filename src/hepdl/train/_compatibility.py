@@ -54,10 +54,9 @@ def provided_inputs(representation: str, options: Mapping[str, Any]) -> tuple[st
 def required_inputs(model: str) -> tuple[str, ...]:
     """The inputs model ``model`` cannot run without: the names in its ``consumes`` that
     its ``forward`` requires (ParT's ``pairwise`` has a default: optional)."""
-    from hepdl.models._registry import MODELS, _load_all
+    from hepdl.models import registered_models
 
-    _load_all()
-    factory = MODELS.factory(model)
+    factory = registered_models()[model]
     forward = getattr(factory, "forward", None)
     if forward is None:
         return ()
@@ -74,7 +73,7 @@ def required_inputs(model: str) -> tuple[str, ...]:
 def check_model_fits_representation(model: str, representation: str, options: Mapping) -> None:
     """ConfigError when representation ``representation`` lacks an input model ``model``
     consumes, naming both, what each consumes / provides and the representations that fit."""
-    from hepdl.models._registry import MODELS
+    from hepdl.models import registered_models
 
     required = required_inputs(model)
     provided = provided_inputs(representation, options)
@@ -87,7 +86,7 @@ def check_model_fits_representation(model: str, representation: str, options: Ma
         else "no built-in representation provides them"
     )
     raise ConfigError(
-        f"model '{model}' ({MODELS.factory(model).__name__}) needs the input(s) "
+        f"model '{model}' ({registered_models()[model].__name__}) needs the input(s) "
         f"{', '.join(required)}, but data.representation '{representation}' provides "
         f"{', '.join(provided)}; {advice}"
     )
@@ -95,10 +94,9 @@ def check_model_fits_representation(model: str, representation: str, options: Ma
 
 def registered_name(model: Any) -> str | None:
     """The name ``model``'s class is registered under (None for an unregistered class)."""
-    from hepdl.models._registry import MODELS, _load_all
+    from hepdl.models import registered_models
 
-    _load_all()
-    return next((n for n in MODELS.names() if MODELS.factory(n) is type(model)), None)
+    return next((n for n, f in registered_models().items() if f is type(model)), None)
 
 
 def check_weights(

@@ -13,52 +13,47 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hepdl.atomic import write_json
 from hepdl.config import ExperimentConfig, load_config
 from hepdl.errors import ConfigError
 
 
-def write_json(path: Path, payload: Any) -> None:
-    """Write JSON atomically: a temporary name, renamed when complete."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-
-
 @dataclass(frozen=True)
 class Preprocessing:
+    """preprocessing.json: how rows become inputs, and the task's target coding (its
+    ``saved()`` entries: class names and signal class for a classifier, the target
+    columns and their scaling under ``targets`` for a regressor)."""
+
     representation: dict[str, Any]
     feature_names: list[str]
-    class_names: list[str]
-    signal_class: int
     standardizer: dict[str, Any] | None
+    class_names: list[str] = field(default_factory=list)
+    signal_class: int | None = None
+    targets: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 def model_hyperparameters(
-    config: ExperimentConfig, *, in_features: int | None, n_classes: int
+    config: ExperimentConfig,
+    *,
+    in_features: int | None,
+    head: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> dict:
-    """The model's options with the data-derived ones filled in (input width where the
-    model takes ``in_features``, output units)."""
-    from hepdl.models._registry import MODELS, _load_all
+    """The model's options with the data-derived ones filled in: the input width where the
+    model takes ``in_features``, and the task's ``head`` options (output units and
+    activation) that the config leaves out."""
+    from hepdl.models import model_options
 
-    _load_all()
     options = config.model.options()
-    if "output" not in options:
-        options["output"] = "softmax" if config.task.loss == "cce" else "sigmoid"
-    if "out_features" not in options:
-        options["out_features"] = 1 if options["output"] == "sigmoid" else n_classes
-    if options["output"] == "sigmoid" and n_classes > 2:
-        raise ConfigError(
-            f"model.output 'sigmoid' separates two classes, but the data has {n_classes}; "
-            "use task.loss: cce (softmax output)"
-        )
-    if "in_features" in MODELS.options(config.model.name):
+    options = {**options, **head(options)}
+    if "in_features" in model_options(config.model.name):
         if in_features is None:
             raise ConfigError(
                 f"model '{config.model.name}' needs the input(s) ['features'], but "
@@ -95,12 +90,28 @@ def load_trained(run_dir: Path) -> tuple[ExperimentConfig, Any, Preprocessing]:
     for name in ("config.yaml", "preprocessing.json", "model.safetensors"):
         if not (run_dir / name).is_file():
             raise ConfigError(f"{run_dir}: not a finished hepdl run ({name} is missing)")
+    from hepdl.tasks import task_class
+
     config = load_config(run_dir / "config.yaml")
     prep = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
+    coding = task_class(config.task.kind).targets_from_saved(config.task, prep.to_dict())
     hyper = model_hyperparameters(
-        config, in_features=len(prep.feature_names), n_classes=len(prep.class_names)
+        config, in_features=len(prep.feature_names), head=coding.head_options
     )
     model = create_model(config.model.name, **hyper)
     load_weights(model, run_dir / "model.safetensors", model_name=config.model.name)
     model.eval()
     return config, model, prep
+
+
+def run_task_kind(run_dir: Path) -> str:
+    """The ``task.kind`` of a run directory's saved config (classify for older runs)."""
+    import yaml
+
+    path = Path(run_dir) / "config.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read the run's config ({err})") from None
+    task = raw.get("task") if isinstance(raw, dict) else None
+    return str(task.get("kind", "classify")) if isinstance(task, dict) else "classify"

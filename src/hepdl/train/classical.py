@@ -135,9 +135,14 @@ def train_classical(
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
 
 
+def classical_outputs(estimator: Any, features: np.ndarray) -> np.ndarray:
+    """Class probabilities (N, K) of a fitted estimator on features (N, F)."""
+    return np.asarray(estimator.predict_proba(features), dtype=np.float64)
+
+
 def classical_scores(estimator: Any, features: np.ndarray, *, signal_class: int) -> np.ndarray:
     """Discriminant (N,): P(signal | x) of a fitted estimator on features (N, F)."""
-    return np.asarray(estimator.predict_proba(features), dtype=np.float64)[:, signal_class]
+    return classical_outputs(estimator, features)[:, signal_class]
 
 
 def classical_size(estimator: Any) -> int | None:

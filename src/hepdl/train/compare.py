@@ -32,8 +32,8 @@ from typing import Any, Literal
 import numpy as np
 
 from hepdl.errors import ConfigError, DataError
+from hepdl.tasks.classify import PREDICTIONS_FILE, save_predictions  # noqa: F401 (re-export)
 
-PREDICTIONS_FILE = "predictions.npz"
 GroupBy = Literal["model", "config"]
 # The common signal-efficiency grid of the ROC bands (eps_S = 0 has no rejection).
 EPS_S_GRID = np.linspace(0.05, 1.0, 96)
@@ -44,16 +44,6 @@ COST_COLUMNS = (
     ("train_seconds_per_epoch", "s/epoch", "{:.3g}"),
     ("inference_jets_per_second", "jets/s", "{:,.0f}"),
 )
-
-
-def save_predictions(out_dir: Path, *, labels: np.ndarray, scores: np.ndarray) -> Path:
-    """Write ``predictions.npz`` (labels (N,): 1 signal, 0 background; scores (N,))
-    atomically into ``out_dir``."""
-    path = Path(out_dir) / PREDICTIONS_FILE
-    tmp = path.with_name(path.name + ".tmp.npz")  # savez appends .npz to other names
-    np.savez(tmp, labels=np.asarray(labels, dtype=np.int8), scores=np.asarray(scores))
-    os.replace(tmp, path)
-    return path
 
 
 @dataclass(frozen=True)

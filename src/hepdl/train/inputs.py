@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,14 @@ class LabeledSample:
 
     inputs: dict[str, np.ndarray]
     features: np.ndarray | None
-    labels: np.ndarray  # (N,) int64
+    labels: np.ndarray  # (N,) int64; all 0 (one class) when the task needs no labels
     class_names: list[str]
     feature_names: list[str]
     representation: dict[str, Any]  # the representation's config, saved with the model
     source: str
     weight_variable: np.ndarray | None = None  # (N,) data.reweight.column, if asked for
+    # The flat columns the task asked for (regression targets, ...), each (N,) float64.
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
@@ -59,7 +62,9 @@ def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
     return path
 
 
-def _read_labeled(data: DataConfig, paths: list[str]) -> tuple[Any, np.ndarray, list[str], str]:
+def _read_labeled(
+    data: DataConfig, paths: list[str], *, labels_needed: bool = True
+) -> tuple[Any, np.ndarray, list[str], str]:
     from hepdl.data.labels import labels_from_column
     from hepdl.data.readers import read_metadata, read_table
 
@@ -67,11 +72,14 @@ def _read_labeled(data: DataConfig, paths: list[str]) -> tuple[Any, np.ndarray, 
     where = {"tree": data.tree, "key": data.key, "fmt": data.format}
     for path in paths:
         table = read_table(path, columns=data.columns, preset=data.preset, **where)
-        metadata = read_metadata(path, preset=None if data.columns else data.preset, **where)
-        y, names = labels_from_column(
-            table, data.label_column, classes=class_names, source=path, metadata=metadata
-        )
-        class_names = names
+        if labels_needed:
+            metadata = read_metadata(path, preset=None if data.columns else data.preset, **where)
+            y, names = labels_from_column(
+                table, data.label_column, classes=class_names, source=path, metadata=metadata
+            )
+            class_names = names
+        else:  # a task without classes (regression): every row in one group
+            y = np.zeros(len(table), dtype=np.int64)
         tables.append(table)
         labels.append(y)
     import awkward as ak
@@ -86,17 +94,25 @@ def load_sample(
     files: list[str] | None = None,
     representation: dict[str, Any] | None = None,
     progress: Any = None,
+    labels_needed: bool = True,
+    columns: Mapping[str, str] | None = None,
+    optional_columns: frozenset[str] = frozenset(),
 ) -> LabeledSample:
     """Read (or generate), label and represent the jets of ``data``.
 
     ``files`` replaces the config's source (evaluation on another file); ``representation``
     replaces the config's representation by one saved with a trained model.
+    ``labels_needed``: read class labels (at least two classes); without, every row is
+    class 0. ``columns``: flat numeric columns the task needs, each mapped to the config
+    key that names it (for the error when one is missing, e.g. ``task.targets``);
+    those in ``optional_columns`` are left out of ``columns`` when the table lacks them
+    (an evaluation file without the truth).
     """
     from hepdl.data import create_representation
     from hepdl.data.labels import labels_from_files, require_classes
 
     if files is not None:
-        table, labels, class_names, source = _read_labeled(data, files)
+        table, labels, class_names, source = _read_labeled(data, files, labels_needed=labels_needed)
     elif data.class_files:
         table, labels, class_names = labels_from_files(
             data.class_files,
@@ -109,13 +125,23 @@ def load_sample(
         source = ", ".join(p for ps in data.class_files.values() for p in ps)
     elif data.generate is not None:
         path = str(generated_sample(data.generate, progress=progress))
-        table, labels, class_names, source = _read_labeled(data, [path])
+        table, labels, class_names, source = _read_labeled(
+            data, [path], labels_needed=labels_needed
+        )
     else:
-        table, labels, class_names, source = _read_labeled(data, data.files)
+        table, labels, class_names, source = _read_labeled(
+            data, data.files, labels_needed=labels_needed
+        )
 
     if len(labels) == 0:
         raise DataError(f"{source}: no rows to train or evaluate on")
-    require_classes(labels, class_names, source=source, minimum=2)
+    if labels_needed:
+        require_classes(labels, class_names, source=source, minimum=2)
+    wanted = {
+        name: _column(table, name, source=source, key=key)
+        for name, key in (columns or {}).items()
+        if name in table.fields or name not in optional_columns
+    }
 
     if representation is None:
         rep = create_representation(data.representation.name, **data.representation.options())
@@ -128,8 +154,9 @@ def load_sample(
     }
     variable = None
     if data.reweight is not None:
-        variable = _column(table, data.reweight.column, source=source)
+        variable = _column(table, data.reweight.column, source=source, key="data.reweight.column")
     return LabeledSample(
+        columns=wanted,
         weight_variable=variable,
         inputs=arrays,
         features=arrays.get("features"),
@@ -143,21 +170,18 @@ def load_sample(
 
 def signal_index(data: DataConfig, class_names: list[str]) -> int:
     """Index of the signal class: ``data.signal_class``, else the last class."""
-    if data.signal_class is None:
-        return len(class_names) - 1
-    if data.signal_class not in class_names:
-        raise DataError(
-            f"data.signal_class '{data.signal_class}' is not one of the classes {class_names}"
-        )
-    return class_names.index(data.signal_class)
+    from hepdl.data.labels import signal_class_index
+
+    return signal_class_index(class_names, data.signal_class)
 
 
 def split_rows(
-    data: DataConfig, labels: np.ndarray, *, seed: int
+    data: DataConfig, labels: np.ndarray, *, seed: int, stratify: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train, val, test) row indices: the class-stratified split of ``data.split``, then,
-    with ``data.train_size``, a seeded stratified subset of the training rows (validation
-    and test rows stay the same whatever the size, as a learning curve needs)."""
+    """(train, val, test) row indices: the split of ``data.split`` (class-stratified with
+    ``stratify``, where the task has classes), then, with ``data.train_size``, a seeded
+    stratified subset of the training rows (validation and test rows stay the same
+    whatever the size, as a learning curve needs)."""
     from hepdl.data.splits import split_indices, training_subset
 
     split = data.split
@@ -165,25 +189,33 @@ def split_rows(
         len(labels),
         fractions=(split.train, split.val, split.test),
         seed=split.seed,
-        stratify=labels,
+        stratify=labels if stratify else None,
     )
     if data.train_size is not None:
         train_idx = training_subset(train_idx, labels, size=data.train_size, seed=seed)
     return train_idx, val_idx, test_idx
 
 
-def _column(table: Any, name: str, *, source: str) -> np.ndarray:
-    """One flat numeric column of the table, (N,) float64, or a DataError naming it."""
+def _column(table: Any, name: str, *, source: str, key: str) -> np.ndarray:
+    """One flat numeric column of the table, (N,) float64, or a DataError naming the file,
+    the config ``key`` that asked for it and the column."""
     from hepdl._text import did_you_mean
 
     if name not in table.fields:
         raise DataError(
-            f"{source}: data.reweight.column '{name}' is not a column"
+            f"{source}: {key} '{name}' is not a column"
             f"{did_you_mean(name, table.fields)}; columns: {', '.join(table.fields)}"
         )
     try:
-        return np.asarray(table[name], dtype=np.float64)
+        values = np.asarray(table[name], dtype=np.float64)
     except (TypeError, ValueError):
+        raise DataError(f"{source}: {key} '{name}' must hold one number per row") from None
+    if values.ndim != 1:
+        raise DataError(f"{source}: {key} '{name}' must hold one number per row")
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
         raise DataError(
-            f"{source}: data.reweight.column '{name}' must hold one number per row"
-        ) from None
+            f"{source}: {key} '{name}' has {len(bad)} NaN or infinite value(s) (first in "
+            f"row {bad[0]}); expected a finite number in every row"
+        )
+    return values

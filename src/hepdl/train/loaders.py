@@ -201,10 +201,11 @@ def tensor_loader(
     seed: int = 0,
     weights: np.ndarray | None = None,
 ) -> DataLoader:
-    """Features (N, F) float32 (or named arrays, each (N, ...)) and labels (N,) int64 -> a
-    DataLoader of (B, F) (or {name: (B, ...)}) and (B,) batches, plus (B,) per-row
-    ``weights`` when given."""
-    y = torch.as_tensor(labels, dtype=torch.int64)
+    """Features (N, F) float32 (or named arrays, each (N, ...)) and the task's targets
+    (class labels (N,) -> int64, regression targets (N, T) -> float32) -> a DataLoader of
+    (B, F) (or {name: (B, ...)}) and (B, ...) batches, plus (B,) per-row ``weights``."""
+    y = torch.as_tensor(labels)
+    y = y.float() if y.is_floating_point() else y.long()
     w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32)
     if isinstance(features, Mapping):
         dataset: Dataset = NamedTensors({k: _tensor(v) for k, v in features.items()}, y, w)

@@ -9,7 +9,7 @@ recording the training loss smoothed as L_i = (beta L_(i-1) + (1 - beta) l_i) / 
 where the smoothed loss falls fastest (steepest negative slope). The model's weights and
 the optimiser state are restored afterwards.
 
-Under manual optimisation (ClassificationTask) Lightning's finder still records the loss,
+Under manual optimisation (hepdl's tasks) Lightning's finder still records the loss,
 since ``training_step`` returns it (Lightning hands that value to ``on_train_batch_end``
 as ``outputs["loss"]``), but Lightning does not step the finder's scheduler; the task
 steps every per-step scheduler in Lightning's list after its optimizer step, which
@@ -145,7 +145,7 @@ def lr_find_experiment(
     import lightning as L
 
     from hepdl.models.classical import is_classical
-    from hepdl.tasks import ClassificationTask
+    from hepdl.tasks import create_task
     from hepdl.train.artifacts import write_json
 
     if is_classical(config.model.name):
@@ -159,9 +159,9 @@ def lr_find_experiment(
             "point data.files at one file of the stream instead"
         )
     L.seed_everything(config.seed, workers=True, verbose=False)
-    model, loader = _training_split(config)
-    options = config.task.model_dump(exclude={"kind", "schedule"})
-    task = ClassificationTask(model, **options)
+    model, loader, derived = _training_split(config)
+    section = config.task.model_copy(update={"schedule": None})
+    task = create_task(section, model, **derived)
     result = find_lr(
         task,
         loader,
@@ -179,29 +179,18 @@ def lr_find_experiment(
     return result
 
 
-def _training_split(config: ExperimentConfig) -> tuple[Any, Any]:
-    """(model, shuffled loader of the training rows), prepared as ``hepdl train`` does."""
-    from hepdl.data.scaling import Standardizer
-    from hepdl.models import create_model
-    from hepdl.models.inputs import model_inputs
-    from hepdl.train.artifacts import model_hyperparameters
-    from hepdl.train.inputs import load_sample, split_rows
-    from hepdl.train.loaders import tensor_loader
+def _training_split(config: ExperimentConfig) -> tuple[Any, Any, dict[str, Any]]:
+    """(model, shuffled loader of the training rows, options the task derives from the
+    data), prepared by the one data path of ``hepdl train`` (hepdl.train.prepared)."""
+    from hepdl.train._tree_batches import batch_loader
+    from hepdl.train.prepared import prepare_data
 
-    sample = load_sample(config.data)
-    train_idx, _, _ = split_rows(config.data, sample.labels, seed=config.seed)
-    inputs = {name: values[train_idx] for name, values in sample.inputs.items()}
-    if config.data.standardize and set(inputs) == {"features"}:
-        scaler = Standardizer().fit(inputs["features"], feature_names=sample.feature_names)
-        inputs["features"] = scaler.transform(inputs["features"]).astype(np.float32)
-    width = inputs["features"].shape[-1] if "features" in inputs else None
-    hyper = model_hyperparameters(config, in_features=width, n_classes=len(sample.class_names))
-    model = create_model(config.model.name, **hyper)
-    loader = tensor_loader(
-        model_inputs(model, inputs),
-        sample.labels[train_idx],
-        batch_size=config.data.batch_size,
+    data = prepare_data(config)
+    loader = batch_loader(
+        data.rows(data.train_idx),
+        data.targets[data.train_idx],
+        batch_size=config.data.batch_rows(len(data.train_idx)),
         shuffle=True,
         seed=config.seed,
     )
-    return model, loader
+    return data.model, loader, data.coding.task_options(config.evaluate)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from hepdl.config import ExperimentConfig
+from hepdl.train.artifacts import write_json
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,14 @@ def train_experiment(
     )
     import lightning as L
 
-    from hepdl.data.scaling import Standardizer
-    from hepdl.models import create_model
-    from hepdl.models.inputs import model_inputs
-    from hepdl.tasks import ClassificationTask
+    from hepdl.tasks import create_task
     from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
     from hepdl.train._timing import run_costs, timed_scores
     from hepdl.train._tree_batches import batch_loader
-    from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
-    from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
-    from hepdl.train.inputs import load_sample, signal_index, split_rows
+    from hepdl.train.artifacts import Preprocessing, save_trained
+    from hepdl.train.evaluate import predict_probabilities
+    from hepdl.train.inputs import signal_index
+    from hepdl.train.prepared import prepare_data
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     if config.data.streaming is not None:  # files larger than memory
@@ -90,28 +88,10 @@ def train_experiment(
             config, run_dir=run_dir, signal_index=signal_index, ckpt_path=ckpt_path
         )
         return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
-    sample = load_sample(config.data, progress=progress)
-    signal = signal_index(config.data, sample.class_names)
-    train_idx, val_idx, test_idx = split_rows(config.data, sample.labels, seed=config.seed)
-    inputs = dict(sample.inputs)
-    scaler = None
-    if config.data.standardize:  # fitted on the training split only
-        scaler = Standardizer().fit(
-            _fit_rows(inputs, train_idx, config.data.representation.name),
-            feature_names=sample.feature_names,
-        )
-        inputs["features"] = scaler.transform(inputs["features"]).astype(np.float32)
-
-    width = inputs["features"].shape[-1] if "features" in inputs else None
-    hyper = model_hyperparameters(config, in_features=width, n_classes=len(sample.class_names))
-    model = create_model(config.model.name, **hyper)
-    inputs = model_inputs(model, inputs)  # the arrays this architecture consumes
-    task = ClassificationTask(
-        model,
-        **config.task.model_dump(exclude={"kind"}),
-        signal_class=signal,
-        signal_efficiencies=config.evaluate.signal_efficiencies,
-    )
+    data = prepare_data(config, progress=progress)
+    sample, coding, model, targets = data.sample, data.coding, data.model, data.targets
+    train_idx, val_idx, test_idx = data.train_idx, data.val_idx, data.test_idx
+    task = create_task(config.task, model, **coding.task_options(config.evaluate))
 
     from hepdl.train.distributed import agree_run_dir
 
@@ -123,16 +103,16 @@ def train_experiment(
     weights = _training_weights(config, sample, train_idx)  # (N,) or None
     batch = config.data.batch_rows(len(train_idx))  # rows, or a percentage of them
     train_loader = batch_loader(
-        _rows(inputs, train_idx),
-        sample.labels[train_idx],
+        data.rows(train_idx),
+        targets[train_idx],
         batch_size=batch,
         shuffle=True,
         seed=config.seed,
         weights=None if weights is None else weights[train_idx],
     )
     val_loader = batch_loader(
-        _rows(inputs, val_idx),
-        sample.labels[val_idx],
+        data.rows(val_idx),
+        targets[val_idx],
         batch_size=batch,
         shuffle=False,
         weights=None if weights is None else weights[val_idx],
@@ -151,27 +131,24 @@ def train_experiment(
     preprocessing = Preprocessing(
         representation=sample.representation,
         feature_names=sample.feature_names,
-        class_names=sample.class_names,
-        signal_class=signal,
-        standardizer=scaler.to_dict() if scaler else None,
+        standardizer=data.scaler.to_dict() if data.scaler else None,
+        **coding.saved(),
     )
     save_trained(run_dir, model, preprocessing)
     history = task.history
-    (run_dir / "history.json").write_text(json.dumps(history, indent=2))
+    write_json(run_dir / "history.json", history)
 
-    def scores(idx: np.ndarray) -> np.ndarray:
-        return signal_scores(predict_probabilities(model, _rows(inputs, idx)), signal_class=signal)
+    def outputs(idx: np.ndarray) -> np.ndarray:  # the model's outputs (n, K) of rows idx
+        return predict_probabilities(model, data.rows(idx))
 
-    test_scores, jets_per_second = timed_scores(scores, test_idx)
-    metrics = write_evaluation(
+    test_outputs, jets_per_second = timed_scores(outputs, test_idx)
+    metrics = coding.write_evaluation(
         run_dir,
-        labels=sample.labels[test_idx],
-        scores=test_scores,
-        signal_class=signal,
-        class_names=sample.class_names,
-        signal_efficiencies=config.evaluate.signal_efficiencies,
-        plots=config.evaluate.plots,
-        train=(sample.labels[train_idx], scores(train_idx)),
+        outputs=test_outputs,
+        sample=sample,
+        rows=test_idx,
+        evaluate=config.evaluate,
+        train=(outputs(train_idx), train_idx),
         history=history,
         extra={
             "data": sample.source,
@@ -191,38 +168,6 @@ def train_experiment(
 
         release_other_ranks(trainer)
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
-
-
-def _rows(inputs: dict[str, Any], index: np.ndarray) -> dict[str, Any]:
-    """The rows ``index`` of every named input (the trees of jets ``index`` for a tree)."""
-    from hepdl.train._tree_batches import select_rows
-
-    return select_rows(inputs, index)
-
-
-def _fit_rows(inputs: dict[str, np.ndarray], index: np.ndarray, representation: str) -> Any:
-    """What a Standardizer is fitted on: the flat features (n, F) of rows ``index``, or the
-    node features (T', F) of the clustering trees of jets ``index``."""
-    from hepdl.models.inputs import group_tree
-    from hepdl.train._tree_batches import node_features
-
-    grouped = group_tree(inputs)
-    if "tree" in grouped:
-        return node_features(grouped, index)
-    _require_flat_features(inputs, representation)
-    return inputs["features"][index]
-
-
-def _require_flat_features(inputs: dict[str, np.ndarray], representation: str) -> None:
-    from hepdl.errors import ConfigError
-
-    if set(inputs) != {"features"} or inputs["features"].ndim != 2:
-        shapes = {name: tuple(values.shape) for name, values in inputs.items()}
-        raise ConfigError(
-            f"data.standardize: true scales flat feature columns (N, F), but representation "
-            f"'{representation}' gives {shapes}; set data.standardize: false (images, sequences "
-            "and point clouds are normalised by the representation and the models)"
-        )
 
 
 def _training_weights(config: ExperimentConfig, sample: Any, train_idx: np.ndarray) -> Any:

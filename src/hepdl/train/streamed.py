@@ -134,17 +134,22 @@ def train_streaming(
 ) -> tuple[Path, dict[str, Any], dict[str, list[float]]]:
     """Train and evaluate ``config`` from streams; returns (run_dir, metrics, history).
     ``ckpt_path``: continue a killed run from this checkpoint (hepdl.train.resume)."""
-    import json
     import time
 
     from hepdl.data import create_representation
     from hepdl.data.streaming import StreamingLoader
     from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
-    from hepdl.tasks import ClassificationTask
+    from hepdl.tasks import create_task
+    from hepdl.tasks.classify import ClassTargets
     from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
     from hepdl.train._timing import run_costs
-    from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
+    from hepdl.train.artifacts import (
+        Preprocessing,
+        model_hyperparameters,
+        save_trained,
+        write_json,
+    )
     from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
 
     data, stream = config.data, config.data.streaming
@@ -154,16 +159,12 @@ def train_streaming(
     train_set = _dataset(config, data.files, rep, extra_columns=extra, weights=rule)
     class_names = list(train_set.class_names)
     signal = signal_index(data, class_names)
+    coding = ClassTargets(class_names=class_names, signal_class=signal, loss=config.task.loss)
     width = head["features"].shape[-1] if "features" in head else None
-    hyper = model_hyperparameters(config, in_features=width, n_classes=len(class_names))
+    hyper = model_hyperparameters(config, in_features=width, head=coding.head_options)
     model = create_model(config.model.name, **hyper)
     names = list(model_inputs(model, head))
-    task = ClassificationTask(
-        model,
-        **config.task.model_dump(exclude={"kind"}),
-        signal_class=signal,
-        signal_efficiencies=config.evaluate.signal_efficiencies,
-    )
+    task = create_task(config.task, model, **coding.task_options(config.evaluate))
 
     workers = {"num_workers": stream.workers, "persistent_workers": stream.workers > 0}
     train_batches = TaskBatches(StreamingLoader(train_set, **workers), names, scaler)
@@ -195,7 +196,7 @@ def train_streaming(
         ),
     )
     history = task.history
-    (run_dir / "history.json").write_text(json.dumps(history, indent=2))
+    write_json(run_dir / "history.json", history)
 
     def scores_of(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
         test_set = _dataset(config, files, rep, shuffle=False)

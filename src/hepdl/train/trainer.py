@@ -121,6 +121,8 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
     checkpoint by the early-stopping metric (``val_loss`` when early stopping is off)."""
     stopping = config.early_stopping
     monitor, mode = (stopping.monitor, stopping.mode) if stopping else ("val_loss", "min")
+    if mode is None:  # a TrainerConfig outside an experiment (whose load sets the mode)
+        mode = "min" if monitor.endswith("loss") else "max"
     best = BestCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best",

@@ -1,0 +1,176 @@
+"""A regression's judgement on the test rows: metrics.json, predictions.npz, the figures,
+and the rows of the CLI's summary table.
+
+Every metric is computed per target in its physical units (``hepdl.metrics.regression``);
+the binned response and resolution use bins of the true value (``task.bins``: a number of
+equal-population bins, or the bin edges). With ``task.ratio_to`` the uncorrected input is
+judged in the same bins as the *baseline* the network must beat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepdl.atomic import write_json, write_npz
+
+
+def bin_edges(true: np.ndarray, bins: int | Sequence[float]) -> np.ndarray:
+    """Edges (B + 1,) of ``bins`` equal-population bins of ``true`` (rounded to three
+    significant digits, so tables read well), or the given edges."""
+    if not isinstance(bins, int):
+        return np.asarray(bins, dtype=np.float64)
+    edges = np.quantile(true, np.linspace(0.0, 1.0, bins + 1))
+    rounded = np.array([float(f"{e:.3g}") for e in edges])
+    rounded[0], rounded[-1] = edges[0], np.nextafter(edges[-1], np.inf)  # every row inside
+    return np.unique(rounded)
+
+
+def target_metrics(
+    predictions: Mapping[str, np.ndarray],
+    true: np.ndarray,
+    t: int,
+    *,
+    quantiles: Sequence[float] | None,
+    edges: np.ndarray,
+) -> dict[str, Any]:
+    """The metrics of target column ``t`` of the predictions against ``true`` (n,)."""
+    from hepdl.metrics.regression import regression_summary
+
+    sigma = predictions.get("sigma")
+    quantile_predictions = predictions.get("quantiles")
+    return regression_summary(
+        predictions["point"][:, t],
+        true,
+        sigma=None if sigma is None else sigma[:, t],
+        quantiles=quantiles if quantile_predictions is not None else None,
+        quantile_predictions=None if quantile_predictions is None else quantile_predictions[:, t],
+        bins=edges,
+    )
+
+
+def write_regression_report(
+    out_dir: Path,
+    *,
+    coding: Any,
+    predictions: Mapping[str, np.ndarray],
+    true: np.ndarray | None,
+    baseline: np.ndarray | None,
+    plots: bool,
+    history: dict[str, list[float]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the judgement of ``predictions`` (``point`` (n, T), ``sigma`` (n, T) or
+    ``quantiles`` (n, T, Q)) against ``true`` (n, T) into ``out_dir``; return the metrics.
+    Without ``true`` (a file without the target columns) only the predictions are written."""
+    from hepdl.metrics.regression import regression_summary
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = coding.targets
+    arrays = {f"predicted_{k}": v for k, v in predictions.items()}
+    metrics: dict[str, Any] = {**(extra or {}), "targets": names}
+    if true is None:
+        metrics["note"] = (
+            f"the file has no target column(s) {', '.join(names)}: predictions written, "
+            "metrics need the true values"
+        )
+        write_npz(out_dir / "predictions.npz", **arrays)
+        write_json(out_dir / "metrics.json", metrics)
+        return metrics
+    per_target: dict[str, Any] = {}
+    curves: dict[str, dict[str, Any]] = {}
+    for t, name in enumerate(names):
+        edges = bin_edges(true[:, t], coding.bins)
+        result = target_metrics(predictions, true[:, t], t, quantiles=coding.quantiles, edges=edges)
+        curves[name] = {"network": result["binned"]}
+        if baseline is not None:
+            reference = regression_summary(baseline, true[:, t], bins=edges)
+            result["baseline"] = {
+                "estimate": coding.ratio_to,
+                **{k: reference[k] for k in ("response", "resolution", "relative_resolution")},
+                "binned": reference["binned"],
+            }
+            curves[name][f"baseline ({coding.ratio_to})"] = reference["binned"]
+        per_target[name] = result
+    # The first target's metrics at the top level: what `compare`, `scan` and the CLI rank.
+    metrics.update(per_target[names[0]])
+    if len(names) > 1:
+        metrics["per_target"] = per_target
+    write_json(out_dir / "metrics.json", metrics)
+    write_npz(out_dir / "predictions.npz", true=true, **arrays)
+    if plots:
+        _figures(out_dir, curves=curves, predictions=predictions, true=true, history=history)
+    return metrics
+
+
+def _figures(
+    out_dir: Path,
+    *,
+    curves: Mapping[str, Mapping[str, Any]],
+    predictions: Mapping[str, np.ndarray],
+    true: np.ndarray,
+    history: dict[str, list[float]] | None,
+) -> None:
+    from hepdl.plots import plot_training_history
+    from hepdl.plots.regression import (
+        plot_predicted_vs_true,
+        plot_pulls,
+        plot_ratio_distribution,
+        plot_response_resolution,
+    )
+
+    several = len(curves) > 1
+    for t, (name, target_curves) in enumerate(curves.items()):
+        suffix = f"_{name}" if several else ""
+        point = predictions["point"][:, t]
+        plot_response_resolution(
+            target_curves, path=out_dir / f"response{suffix}.png", xlabel=f"true {name}"
+        )
+        plot_predicted_vs_true(
+            point, true[:, t], path=out_dir / f"predicted_vs_true{suffix}.png", label=name
+        )
+        plot_ratio_distribution(
+            {"network": point / true[:, t]}, path=out_dir / f"ratio{suffix}.png"
+        )
+        if "sigma" in predictions:
+            pulls = (point - true[:, t]) / predictions["sigma"][:, t]
+            plot_pulls(pulls, path=out_dir / f"pulls{suffix}.png")
+    if history:
+        plot_training_history(history, path=out_dir / "history.png")
+
+
+def regression_summary_rows(metrics: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """The CLI's table of a regression's test metrics (the first target's)."""
+    targets = metrics.get("targets") or ["?"]
+    if "response" not in metrics:
+        return f"predictions for {len(targets)} target(s)", [("note", metrics.get("note", ""))]
+    title = f"test set ({metrics.get('n', '?')} rows): {targets[0]}"
+    rows = [
+        ("response (median predicted/true)", _number(metrics.get("response"))),
+        ("relative resolution (16-84 %)", _number(metrics.get("relative_resolution"))),
+        ("Gaussian core sigma", _number(metrics.get("core_sigma"))),
+        ("bias (mean predicted - true)", _number(metrics.get("bias"))),
+        ("RMSE", _number(metrics.get("rmse"))),
+    ]
+    baseline = metrics.get("baseline")
+    if baseline:
+        rows.append(
+            (
+                f"baseline {baseline['estimate']}: resolution",
+                _number(baseline["relative_resolution"]),
+            )
+        )
+    if metrics.get("pull_width") is not None:
+        rows.append(
+            ("pull mean / width", f"{metrics['pull_mean']:.3f} / {metrics['pull_width']:.3f}")
+        )
+    for q, observed in (metrics.get("coverage") or {}).items():
+        rows.append((f"coverage of quantile {q}", _number(observed)))
+    return title, rows
+
+
+def _number(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4g}"

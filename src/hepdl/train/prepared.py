@@ -1,0 +1,111 @@
+"""The one in-memory data path: config -> rows, splits, inputs, targets and the model.
+
+``hepdl train``, ``lr-find``, ``scan``, ``learning-curve`` and ``ensemble`` all prepare
+their data here, so that the same config gives the same rows, the same split, the same
+standardisation (fitted on the training rows only) and the same target coding whatever
+the command. What differs between kinds of learning comes from the task class:
+which truth it reads (``needs_labels``, ``sample_columns``), whether the split is
+stratified, and how the truth is coded (``fit_targets``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hepdl.config import ExperimentConfig
+
+
+@dataclass
+class PreparedData:
+    """Everything a fit needs, for every row of the sample."""
+
+    sample: Any  # hepdl.train.inputs.LabeledSample
+    train_idx: np.ndarray  # (n_train,) int64
+    val_idx: np.ndarray
+    test_idx: np.ndarray
+    inputs: dict[str, Any]  # the arrays the model consumes, standardised, each (N, ...)
+    scaler: Any  # the fitted Standardizer, or None
+    coding: Any  # the task's TargetCoding, fitted on the training rows
+    targets: np.ndarray  # (N,) labels or (N, T) coded targets
+    model: Any  # the model, built for these inputs and this task's head
+
+    def rows(self, index: np.ndarray) -> dict[str, Any]:
+        """The model inputs of rows ``index`` (the trees of jets ``index`` for a tree)."""
+        from hepdl.train._tree_batches import select_rows
+
+        return select_rows(self.inputs, index)
+
+
+def prepare_data(config: ExperimentConfig, *, progress: Any = None) -> PreparedData:
+    """Read (or generate) the sample of ``config``, split it, standardise the features on
+    the training rows, code the task's targets and build the model."""
+    from hepdl.data.scaling import Standardizer
+    from hepdl.models import create_model
+    from hepdl.models.inputs import model_inputs
+    from hepdl.tasks import task_class
+    from hepdl.train.artifacts import model_hyperparameters
+    from hepdl.train.inputs import load_sample, split_rows
+
+    kind = task_class(config.task.kind)
+    sample = load_sample(
+        config.data,
+        progress=progress,
+        labels_needed=kind.needs_labels,
+        columns=kind.sample_columns(config.task),
+    )
+    train_idx, val_idx, test_idx = split_rows(
+        config.data, sample.labels, seed=config.seed, stratify=kind.needs_labels
+    )
+    inputs = dict(sample.inputs)
+    scaler = None
+    if config.data.standardize:  # fitted on the training split only
+        scaler = Standardizer().fit(
+            _fit_rows(inputs, train_idx, config.data.representation.name),
+            feature_names=sample.feature_names,
+        )
+        inputs["features"] = scaler.transform(inputs["features"]).astype(np.float32)
+    # The task's view of the truth (labels, scaled targets), fitted on the training rows.
+    coding = kind.fit_targets(config.task, sample, train_idx, config.data)
+    targets = coding.encode(sample)  # (N,) or (N, T)
+    width = inputs["features"].shape[-1] if "features" in inputs else None
+    hyper = model_hyperparameters(config, in_features=width, head=coding.head_options)
+    model = create_model(config.model.name, **hyper)
+    return PreparedData(
+        sample=sample,
+        train_idx=train_idx,
+        val_idx=val_idx,
+        test_idx=test_idx,
+        inputs=model_inputs(model, inputs),  # the arrays this architecture consumes
+        scaler=scaler,
+        coding=coding,
+        targets=targets,
+        model=model,
+    )
+
+
+def _fit_rows(inputs: dict[str, np.ndarray], index: np.ndarray, representation: str) -> Any:
+    """What a Standardizer is fitted on: the flat features (n, F) of rows ``index``, or the
+    node features (T', F) of the clustering trees of jets ``index``."""
+    from hepdl.models.inputs import group_tree
+    from hepdl.train._tree_batches import node_features
+
+    grouped = group_tree(inputs)
+    if "tree" in grouped:
+        return node_features(grouped, index)
+    _require_flat_features(inputs, representation)
+    return inputs["features"][index]
+
+
+def _require_flat_features(inputs: dict[str, np.ndarray], representation: str) -> None:
+    from hepdl.errors import ConfigError
+
+    if set(inputs) != {"features"} or inputs["features"].ndim != 2:
+        shapes = {name: tuple(values.shape) for name, values in inputs.items()}
+        raise ConfigError(
+            f"data.standardize: true scales flat feature columns (N, F), but representation "
+            f"'{representation}' gives {shapes}; set data.standardize: false (images, sequences "
+            "and point clouds are normalised by the representation and the models)"
+        )
