@@ -455,12 +455,18 @@ def _check_task_metrics(config: ExperimentConfig) -> None:
 def _check_registered_options(config: ExperimentConfig, source: str) -> None:
     from hepdl.data import representations
     from hepdl.models import check_model_options
-    from hepdl.models.classical import check_classical_options, is_classical
+    from hepdl.models.classical import (
+        check_classical_options,
+        check_classical_task,
+        is_classical,
+    )
 
     derived = {"in_features"}  # set from the data by the trainer
     try:
         if is_classical(config.model.name):
             check_classical_options(config.model.name, config.model.options())
+            loss = getattr(config.task, "loss", None)
+            check_classical_task(config.model.name, config.task.kind, loss)
         else:
             check_model_options(
                 config.model.name, config.model.options(), where="model", derived=derived

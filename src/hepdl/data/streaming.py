@@ -51,7 +51,8 @@ class StreamingDataset(IterableDataset):
 
     ``representation``: a registered representation object (``create_representation``).
     ``classes``: the class names, in label order; default: the ``class_names`` in the
-    first file's metadata, else the distinct values of ``label_column`` in all files.
+    first file's metadata, else the distinct values of ``label_column`` in all files;
+    ``label_column=None``: no classes (a regression), ``label`` is 0 in every row.
     ``columns``: the columns read from the files (default: all); ``label_column`` and
     ``extra_columns`` are added. ``weights``: a function of a chunk's arrays (with
     ``label`` and the extra columns) giving one weight per row, e.g. a fitted
@@ -64,7 +65,7 @@ class StreamingDataset(IterableDataset):
         files: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
         representation: Any,
         *,
-        label_column: str = LABEL,
+        label_column: str | None = LABEL,
         classes: Sequence[str] | None = None,
         batch_size: int = 256,
         chunk_rows: int = 4096,
@@ -108,7 +109,11 @@ class StreamingDataset(IterableDataset):
         self.read_columns = (
             None
             if columns is None
-            else list(dict.fromkeys([*columns, label_column, *self.extra_columns]))
+            else list(
+                dict.fromkeys(
+                    [*columns, *([label_column] if label_column else []), *self.extra_columns]
+                )
+            )
         )
         sources = [open_source(str(p), fmt=fmt, tree=tree, key=key) for p in paths]
         self.chunks: list[Chunk] = [
@@ -118,7 +123,12 @@ class StreamingDataset(IterableDataset):
         ]
         if not self.chunks:
             raise DataError(f"{', '.join(map(str, paths))}: no rows to stream")
-        self.class_names = _class_names(sources, label_column=label_column, classes=classes)
+        # label_column None: a task without classes (regression); every row is class 0.
+        self.class_names = (
+            _class_names(sources, label_column=label_column, classes=classes)
+            if label_column is not None
+            else []
+        )
         self._explicit_rank = (rank, world_size)
         self.rank, self.world_size = _check_rank(rank or 0, world_size or 1)
         # In shared memory: persistent DataLoader workers see set_epoch of the main process.
@@ -259,10 +269,12 @@ class StreamingDataset(IterableDataset):
                 f"StreamingDataset: the '{self.representation.name}' representation already "
                 f"produces {', '.join(clash)}; choose other extra_columns"
             )
-        labels, _ = labels_from_column(
-            table, self.label_column, classes=self.class_names, source=chunk.name
-        )
-        arrays[LABEL] = labels
+        if self.label_column is None:
+            arrays[LABEL] = np.zeros(len(table), dtype=np.int64)
+        else:
+            arrays[LABEL], _ = labels_from_column(
+                table, self.label_column, classes=self.class_names, source=chunk.name
+            )
         for column in self.extra_columns:
             arrays[column] = flat_numeric(
                 table, column, source=chunk.name, representation="streaming"

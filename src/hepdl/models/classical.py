@@ -19,6 +19,11 @@ in a config, so the same config gives the same fit.
   lectures' BDT): F_m(x) = F_{m-1}(x) + eta h_m(x), each tree h_m fitted to the gradient of
   the log loss, p = sigma(F_M(x)). No internal early stopping: the fit uses only the
   training split, so validation stays an independent check.
+
+Under ``task.kind: regress`` the same names give the regressor of the same family on the
+standardised targets (``bdt``: ``HistGradientBoostingRegressor`` on the squared or the
+absolute error; ``random_forest``: ``RandomForestRegressor``), and ``least_squares`` is
+the linear fit y = w . x + b minimising sum (y - w . x - b)^2 (``LinearRegression``).
 """
 
 from __future__ import annotations
@@ -33,11 +38,24 @@ CLASSICAL_MODELS: Registry[Any] = Registry("classical model")
 register_classical = CLASSICAL_MODELS.register
 
 # Filled in by hepdl (from the experiment seed), never by the user.
-DERIVED_OPTIONS = frozenset({"random_state"})
+DERIVED_OPTIONS = frozenset({"random_state", "task", "loss"})
+
+# The task kinds each baseline serves (a classifier only, or both).
+CLASSICAL_TASKS: dict[str, tuple[str, ...]] = {
+    "logistic_regression": ("classify",),
+    "svm": ("classify",),
+    "random_forest": ("classify", "regress"),
+    "bdt": ("classify", "regress"),
+    "least_squares": ("regress",),
+}
+# task.loss of a regression -> the loss a regressor fits (the others need a network head).
+REGRESSION_LOSSES = {"mse": "squared_error", "mae": "absolute_error"}
 
 
 @register_classical("logistic_regression")
-def logistic_regression(*, C: float = 1.0, max_iter: int = 1000, random_state: int = 0) -> Any:
+def logistic_regression(
+    *, C: float = 1.0, max_iter: int = 1000, random_state: int = 0, **_task: Any
+) -> Any:
     """L2-regularised logistic regression (lbfgs); ``C`` is the inverse penalty strength."""
     from sklearn.linear_model import LogisticRegression
 
@@ -51,6 +69,7 @@ def svm(
     kernel: Literal["linear", "poly", "rbf", "sigmoid"] = "rbf",
     gamma: float | Literal["scale", "auto"] = "scale",
     random_state: int = 0,
+    **_task: Any,
 ) -> Any:
     """Support vector classifier with Platt-scaled probabilities (see the module doc)."""
     from sklearn.calibration import CalibratedClassifierCV
@@ -67,11 +86,16 @@ def random_forest(
     max_depth: int | None = None,
     min_samples_leaf: int = 1,
     random_state: int = 0,
+    task: str = "classify",
+    loss: str = "squared_error",
 ) -> Any:
     """Random forest; ``n_jobs=1`` so that fits are reproducible and share the machine."""
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-    return RandomForestClassifier(
+    forest = RandomForestRegressor if task == "regress" else RandomForestClassifier
+    extra = {"criterion": loss} if task == "regress" else {}
+    return forest(
+        **extra,
         n_estimators=n_estimators,
         max_depth=max_depth,
         min_samples_leaf=min_samples_leaf,
@@ -89,11 +113,16 @@ def bdt(
     max_leaf_nodes: int | None = 31,
     l2_regularization: float = 0.0,
     random_state: int = 0,
+    task: str = "classify",
+    loss: str = "squared_error",
 ) -> Any:
     """Histogram gradient-boosted trees: ``max_iter`` trees, shrinkage ``learning_rate``."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    return HistGradientBoostingClassifier(
+    boosted = HistGradientBoostingRegressor if task == "regress" else HistGradientBoostingClassifier
+    extra = {"loss": loss} if task == "regress" else {}
+    return boosted(
+        **extra,
         max_iter=max_iter,
         learning_rate=learning_rate,
         max_depth=max_depth,
@@ -102,6 +131,32 @@ def bdt(
         early_stopping=False,
         random_state=random_state,
     )
+
+
+@register_classical("least_squares")
+def least_squares(*, fit_intercept: bool = True, random_state: int = 0, **_task: Any) -> Any:
+    """Linear least squares (``LinearRegression``; deterministic, ``random_state`` unused)."""
+    from sklearn.linear_model import LinearRegression
+
+    return LinearRegression(fit_intercept=fit_intercept)
+
+
+def check_classical_task(name: str, kind: str, loss: str | None) -> None:
+    """ConfigError when baseline ``name`` cannot learn task ``kind`` with ``loss``."""
+    served = CLASSICAL_TASKS.get(name, ("classify",))
+    if kind not in served:
+        others = [n for n, kinds in CLASSICAL_TASKS.items() if kind in kinds]
+        raise ConfigError(
+            f"model '{name}' is a baseline for task.kind {', '.join(served)}, not '{kind}'; "
+            f"for {kind} use one of: {', '.join(others) or 'a network'}"
+        )
+    if kind == "regress" and loss not in REGRESSION_LOSSES:
+        raise ConfigError(
+            f"task.loss '{loss}' needs a network head; the baseline '{name}' fits "
+            f"{' or '.join(REGRESSION_LOSSES)}"
+        )
+    if name == "least_squares" and loss != "mse":
+        raise ConfigError("model 'least_squares' minimises squared errors: use task.loss: mse")
 
 
 def is_classical(name: str) -> bool:
@@ -123,8 +178,15 @@ def check_classical_options(name: str, options: Iterable[str], *, where: str = "
         )
 
 
-def create_classical(name: str, *, seed: int, **options: Any) -> Any:
-    """An unfitted scikit-learn estimator, seeded by ``seed``; bad options raise ConfigError."""
+def create_classical(
+    name: str, *, seed: int, task: str = "classify", loss: str | None = None, **options: Any
+) -> Any:
+    """An unfitted scikit-learn estimator for task kind ``task`` (with ``task.loss``
+    ``loss`` for a regression), seeded by ``seed``; bad options raise ConfigError."""
     check_classical_options(name, options)
+    check_classical_task(name, task, loss)
+    derived: dict[str, Any] = {"task": task} if task != "classify" else {}
+    if task == "regress":
+        derived["loss"] = REGRESSION_LOSSES[str(loss)]
     # scikit-learn takes seeds in [0, 2^32); any experiment seed maps into that range.
-    return CLASSICAL_MODELS.factory(name)(**options, random_state=seed % 2**32)
+    return CLASSICAL_MODELS.factory(name)(**options, **derived, random_state=seed % 2**32)

@@ -38,9 +38,9 @@ from torch import nn
 from hepdl.config import TaskSection
 from hepdl.errors import ConfigError
 from hepdl.tasks._optim import Schedule, build_optimizer, check_schedule
-from hepdl.train._timing import EpochTimer
-from hepdl.train.loaders import StepGroup
-from hepdl.train.resume import (
+from hepdl.tasks.fit_state import (
+    EpochTimer,
+    StepGroup,
     complete_stopped_epoch,
     restore_resume_state,
     save_resume_state,

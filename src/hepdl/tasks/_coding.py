@@ -56,10 +56,10 @@ class TargetCoding(ABC):
         sample: Any,
         rows: np.ndarray,
         evaluate: Any,
-        train: tuple[np.ndarray, np.ndarray] | None = None,
+        train: tuple[np.ndarray, Any, np.ndarray] | None = None,
         history: dict[str, list[float]] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """metrics.json, predictions.npz and the figures of the model's ``outputs`` (N, K)
-        on rows ``rows`` of ``sample``; ``train``: (outputs, rows) of training rows, for the
-        overtraining check. Returns the metrics."""
+        on rows ``rows`` of ``sample``; ``train``: (outputs, sample, rows) of training rows,
+        for the overtraining check. Returns the metrics."""

@@ -158,7 +158,7 @@ class RegressionTargets(TargetCoding):
         sample: Any,
         rows: np.ndarray,
         evaluate: Any,
-        train: tuple[np.ndarray, np.ndarray] | None = None,
+        train: tuple[np.ndarray, Any, np.ndarray] | None = None,
         history: dict[str, list[float]] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:

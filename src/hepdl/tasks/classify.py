@@ -244,7 +244,7 @@ class ClassTargets(TargetCoding):
         sample: Any,
         rows: np.ndarray,
         evaluate: Any,
-        train: tuple[np.ndarray, np.ndarray] | None = None,
+        train: tuple[np.ndarray, Any, np.ndarray] | None = None,
         history: dict[str, list[float]] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
@@ -252,8 +252,8 @@ class ClassTargets(TargetCoding):
         labels = self.encode(sample)
         train_pair = None
         if train is not None:
-            train_outputs, train_rows = train
-            train_pair = (labels[train_rows], self.scores(train_outputs))
+            train_outputs, train_sample, train_rows = train
+            train_pair = (self.encode(train_sample)[train_rows], self.scores(train_outputs))
         return write_evaluation(
             out_dir,
             labels=labels[rows],

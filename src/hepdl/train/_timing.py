@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from hepdl.tasks.fit_state import EpochTimer
+
 # Rows predicted once before timing: enough to trigger every lazy first-call cost.
 WARMUP_ROWS = 256
 
@@ -27,38 +29,6 @@ TIMING_KEYS = ("train_seconds_per_epoch", "inference_jets_per_second")
 def without_timings(metrics: dict[str, Any]) -> dict[str, Any]:
     """``metrics`` without the wall-clock entries (what two identical runs share)."""
     return {key: value for key, value in metrics.items() if key not in TIMING_KEYS}
-
-
-class EpochTimer:
-    """Wall time of each training epoch, validation excluded.
-
-    ``seconds[e] = t(train epoch end) - t(train epoch start) - t(validation inside it)``.
-    """
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-        self._start = 0.0
-        self._validation = 0.0
-        self._val_start = 0.0
-
-    def train_epoch_start(self) -> None:
-        self._start = time.perf_counter()
-        self._validation = 0.0
-
-    def validation_start(self) -> None:
-        self._val_start = time.perf_counter()
-
-    def validation_end(self) -> None:
-        # Inside fit the validation pass runs within the training epoch (reset at the next
-        # epoch's start, so a stand-alone trainer.validate() changes nothing).
-        self._validation += time.perf_counter() - self._val_start
-
-    def train_epoch_end(self) -> None:
-        self.seconds.append(time.perf_counter() - self._start - self._validation)
-
-    def mean_seconds(self) -> float | None:
-        """Mean over the finished epochs; None before the first epoch ends."""
-        return float(np.mean(self.seconds)) if self.seconds else None
 
 
 def timed_scores(

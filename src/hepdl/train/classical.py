@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from hepdl.atomic import write_json
 from hepdl.config import ExperimentConfig, save_config
 from hepdl.errors import ConfigError, DataError
 from hepdl.train.run import TrainResult
@@ -43,6 +44,7 @@ _TRUSTED_TYPES: dict[str, list[str]] = {
     ],
     "random_forest": ["sklearn.tree._tree.Tree"],
     "bdt": ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"],
+    "least_squares": [],
 }
 
 
@@ -55,38 +57,46 @@ def train_classical(
     scikit-learn fit; only ``trainer.output_dir`` is used. ``progress`` reports generation,
     as in ``train_experiment``.
     """
-    from hepdl.data.scaling import Standardizer
     from hepdl.data.validation import check_finite
     from hepdl.models.classical import create_classical
-    from hepdl.train.artifacts import Preprocessing, write_json
-    from hepdl.train.evaluate import write_evaluation
-    from hepdl.train.inputs import load_sample, signal_index, split_rows
+    from hepdl.train._timing import timed_scores
+    from hepdl.train.artifacts import Preprocessing
+    from hepdl.train.prepared import prepare_data
     from hepdl.train.run import new_run_dir
 
-    name = config.model.name
-    estimator = create_classical(name, seed=config.seed, **config.model.options())
-    sample = load_sample(config.data, progress=progress)
-    signal = signal_index(config.data, sample.class_names)
-    features = _flat_features(sample.inputs, name, config.data.representation.name)  # (N, F)
-    check_finite(features, feature_names=sample.feature_names, source=sample.source)
-    train_idx, val_idx, test_idx = split_rows(config.data, sample.labels, seed=config.seed)
-    scaler = None
-    if config.data.standardize:  # fitted on the training split only, as for the networks
-        scaler = Standardizer().fit(features[train_idx], feature_names=sample.feature_names)
-        features = scaler.transform(features).astype(np.float32)
-
-    labels = sample.labels
-    fit_started = time.perf_counter()  # one fit is the classical "epoch" of the table
-    estimator.fit(features[train_idx], labels[train_idx])
-    fit_seconds = time.perf_counter() - fit_started
-    n_classes = len(sample.class_names)
-    _check_classes(estimator, n_classes, source=sample.source)
-    history = _history(
-        estimator,
-        train=(features[train_idx], labels[train_idx]),
-        val=(features[val_idx], labels[val_idx]),
-        n_classes=n_classes,
+    name, kind = config.model.name, config.task.kind
+    estimator = create_classical(
+        name,
+        seed=config.seed,
+        task=kind,
+        loss=getattr(config.task, "loss", None),
+        **config.model.options(),
     )
+
+    def flat_and_finite(sample: Any) -> None:
+        features = _flat_features(sample.inputs, name, config.data.representation.name)
+        check_finite(features, feature_names=sample.feature_names, source=sample.source)
+
+    data = prepare_data(config, progress=progress, build_model=False, check_sample=flat_and_finite)
+    sample, coding = data.sample, data.coding
+    features = data.inputs["features"]  # (N, F), standardised on the training rows
+    targets = data.targets if kind == "classify" else _fit_targets(data.targets)
+    train_idx, val_idx, test_idx = data.train_idx, data.val_idx, data.test_idx
+    if kind != "classify" and targets.ndim == 2:  # several targets: one regressor each
+        from sklearn.multioutput import MultiOutputRegressor
+
+        estimator = MultiOutputRegressor(estimator)
+    fit_started = time.perf_counter()  # one fit is the classical "epoch" of the table
+    estimator.fit(features[train_idx], targets[train_idx])
+    fit_seconds = time.perf_counter() - fit_started
+    train_pair = (features[train_idx], targets[train_idx])
+    val_pair = (features[val_idx], targets[val_idx])
+    if kind == "classify":
+        n_classes = len(sample.class_names)
+        _check_classes(estimator, n_classes, source=sample.source)
+        history = _history(estimator, train=train_pair, val=val_pair, n_classes=n_classes)
+    else:
+        history = _regression_history(estimator, train=train_pair, val=val_pair)
 
     run_dir = Path(run_dir) if run_dir else new_run_dir(config)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -95,28 +105,23 @@ def train_classical(
     preprocessing = Preprocessing(
         representation=sample.representation,
         feature_names=sample.feature_names,
-        class_names=sample.class_names,
-        signal_class=signal,
-        standardizer=scaler.to_dict() if scaler else None,
+        standardizer=data.scaler.to_dict() if data.scaler else None,
+        **coding.saved(),
     )
     write_json(run_dir / "preprocessing.json", preprocessing.to_dict())
     write_json(run_dir / "history.json", history)
 
-    def scores(idx: np.ndarray) -> np.ndarray:
-        return classical_scores(estimator, features[idx], signal_class=signal)
+    def outputs(idx: np.ndarray) -> np.ndarray:
+        return classical_outputs(estimator, features[idx])
 
-    from hepdl.train._timing import timed_scores
-
-    test_scores, jets_per_second = timed_scores(scores, test_idx)
-    metrics = write_evaluation(
+    test_outputs, jets_per_second = timed_scores(outputs, test_idx)
+    metrics = coding.write_evaluation(
         run_dir,
-        labels=labels[test_idx],
-        scores=test_scores,
-        signal_class=signal,
-        class_names=sample.class_names,
-        signal_efficiencies=config.evaluate.signal_efficiencies,
-        plots=config.evaluate.plots,
-        train=(labels[train_idx], scores(train_idx)),
+        outputs=test_outputs,
+        sample=sample,
+        rows=test_idx,
+        evaluate=config.evaluate,
+        train=(outputs(train_idx), sample, train_idx),
         history=history,
         extra={
             "data": sample.source,
@@ -135,9 +140,18 @@ def train_classical(
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
 
 
+def _fit_targets(targets: np.ndarray) -> np.ndarray:
+    """Regression targets (N, T) as scikit-learn fits them: (N,) for one target."""
+    return targets[:, 0] if targets.shape[1] == 1 else targets
+
+
 def classical_outputs(estimator: Any, features: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, K) of a fitted estimator on features (N, F)."""
-    return np.asarray(estimator.predict_proba(features), dtype=np.float64)
+    """What the task's coding reads, as a network's outputs: class probabilities (N, K)
+    of a classifier, the standardised targets (N, T) of a regressor."""
+    if hasattr(estimator, "predict_proba"):
+        return np.asarray(estimator.predict_proba(features), dtype=np.float64)
+    predicted = np.asarray(estimator.predict(features), dtype=np.float64)
+    return predicted[:, None] if predicted.ndim == 1 else predicted
 
 
 def classical_scores(estimator: Any, features: np.ndarray, *, signal_class: int) -> np.ndarray:
@@ -156,9 +170,13 @@ def classical_size(estimator: Any) -> int | None:
         fitted = (svc.support_vectors_, svc.dual_coef_, svc.intercept_)
         return int(sum(a.size for a in fitted)) + 2
     if hasattr(estimator, "coef_"):
-        return int(estimator.coef_.size + estimator.intercept_.size)
-    if hasattr(estimator, "estimators_"):  # random forest
-        return int(sum(tree.tree_.node_count for tree in estimator.estimators_))
+        return int(np.size(estimator.coef_) + np.size(estimator.intercept_))
+    if hasattr(estimator, "estimators_"):  # random forest, or one regressor per target
+        members = list(estimator.estimators_)
+        if all(hasattr(member, "tree_") for member in members):
+            return int(sum(tree.tree_.node_count for tree in members))
+        sizes = [classical_size(member) for member in members]
+        return None if None in sizes else int(sum(sizes))
     if hasattr(estimator, "_predictors"):  # HistGradientBoosting: one predictor per class
         return int(sum(len(p.nodes) for stage in estimator._predictors for p in stage))
     return None
@@ -258,6 +276,23 @@ def _history(
             history.setdefault(f"{stage}_loss", []).append(float(loss))
             accuracy = float(np.mean(prob.argmax(axis=1) == y))
             history.setdefault(f"{stage}_accuracy", []).append(accuracy)
+    return history
+
+
+def _regression_history(
+    estimator: Any,
+    *,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+) -> dict[str, list[float]]:
+    """train/val mean squared error of the standardised targets per boosting stage (the
+    BDT), a single point otherwise."""
+    history: dict[str, list[float]] = {}
+    for stage, (x, z) in (("train", train), ("val", val)):
+        staged = getattr(estimator, "staged_predict", None)
+        for predicted in staged(x) if staged else [estimator.predict(x)]:
+            loss = float(np.mean((np.asarray(predicted) - z) ** 2))
+            history.setdefault(f"{stage}_loss", []).append(loss)
     return history
 
 

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
+from hepdl.tasks.fit_state import StepGroup
+
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """The generator seed of one epoch's permutation: a function of (seed, epoch) only, so
@@ -97,10 +99,6 @@ def _as_is(batch: Any) -> Any:
     """A batch as the dataset made it, of tensors already (the DataLoader's default for
     ``batch_size=None`` walks it to convert NumPy arrays, a few calls per tensor)."""
     return batch
-
-
-class StepGroup(list):
-    """Consecutive batches that one Lightning training call takes, one optimizer step each."""
 
 
 class StepGroups(Sampler[list[torch.Tensor]]):

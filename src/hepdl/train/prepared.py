@@ -10,6 +10,7 @@ stratified, and how the truth is coded (``fit_targets``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ class PreparedData:
     scaler: Any  # the fitted Standardizer, or None
     coding: Any  # the task's TargetCoding, fitted on the training rows
     targets: np.ndarray  # (N,) labels or (N, T) coded targets
-    model: Any  # the model, built for these inputs and this task's head
+    model: Any  # the model, built for these inputs and this task's head (or None)
 
     def rows(self, index: np.ndarray) -> dict[str, Any]:
         """The model inputs of rows ``index`` (the trees of jets ``index`` for a tree)."""
@@ -39,9 +40,17 @@ class PreparedData:
         return select_rows(self.inputs, index)
 
 
-def prepare_data(config: ExperimentConfig, *, progress: Any = None) -> PreparedData:
+def prepare_data(
+    config: ExperimentConfig,
+    *,
+    progress: Any = None,
+    build_model: bool = True,
+    check_sample: Callable[[Any], None] | None = None,
+) -> PreparedData:
     """Read (or generate) the sample of ``config``, split it, standardise the features on
-    the training rows, code the task's targets and build the model."""
+    the training rows, code the task's targets and build the model (not for a
+    scikit-learn baseline: ``build_model=False``, and ``inputs`` stay as represented).
+    ``check_sample`` refuses a sample before anything is fitted (a baseline's flat inputs)."""
     from hepdl.data.scaling import Standardizer
     from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
@@ -56,6 +65,8 @@ def prepare_data(config: ExperimentConfig, *, progress: Any = None) -> PreparedD
         labels_needed=kind.needs_labels,
         columns=kind.sample_columns(config.task),
     )
+    if check_sample is not None:
+        check_sample(sample)
     train_idx, val_idx, test_idx = split_rows(
         config.data, sample.labels, seed=config.seed, stratify=kind.needs_labels
     )
@@ -70,15 +81,18 @@ def prepare_data(config: ExperimentConfig, *, progress: Any = None) -> PreparedD
     # The task's view of the truth (labels, scaled targets), fitted on the training rows.
     coding = kind.fit_targets(config.task, sample, train_idx, config.data)
     targets = coding.encode(sample)  # (N,) or (N, T)
-    width = inputs["features"].shape[-1] if "features" in inputs else None
-    hyper = model_hyperparameters(config, in_features=width, head=coding.head_options)
-    model = create_model(config.model.name, **hyper)
+    model = None
+    if build_model:
+        width = inputs["features"].shape[-1] if "features" in inputs else None
+        hyper = model_hyperparameters(config, in_features=width, head=coding.head_options)
+        model = create_model(config.model.name, **hyper)
+        inputs = model_inputs(model, inputs)  # the arrays this architecture consumes
     return PreparedData(
         sample=sample,
         train_idx=train_idx,
         val_idx=val_idx,
         test_idx=test_idx,
-        inputs=model_inputs(model, inputs),  # the arrays this architecture consumes
+        inputs=inputs,
         scaler=scaler,
         coding=coding,
         targets=targets,

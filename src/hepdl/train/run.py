@@ -72,7 +72,6 @@ def train_experiment(
     from hepdl.train._tree_batches import batch_loader
     from hepdl.train.artifacts import Preprocessing, save_trained
     from hepdl.train.evaluate import predict_probabilities
-    from hepdl.train.inputs import signal_index
     from hepdl.train.prepared import prepare_data
 
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -84,9 +83,7 @@ def train_experiment(
             run_dir = agree_run_dir(config.trainer, lambda: new_run_dir(config))
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        run_dir, metrics, history = train_streaming(
-            config, run_dir=run_dir, signal_index=signal_index, ckpt_path=ckpt_path
-        )
+        run_dir, metrics, history = train_streaming(config, run_dir=run_dir, ckpt_path=ckpt_path)
         return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
     data = prepare_data(config, progress=progress)
     sample, coding, model, targets = data.sample, data.coding, data.model, data.targets
@@ -148,7 +145,7 @@ def train_experiment(
         sample=sample,
         rows=test_idx,
         evaluate=config.evaluate,
-        train=(outputs(train_idx), train_idx),
+        train=(outputs(train_idx), sample, train_idx),
         history=history,
         extra={
             "data": sample.source,

@@ -17,17 +17,24 @@ from typing import Any
 import numpy as np
 import torch
 
+from hepdl.atomic import write_json
 from hepdl.config import ExperimentConfig
 from hepdl.errors import ConfigError
 
 
 class TaskBatches:
-    """Adapts a ``StreamingLoader`` to the task's batches: ``(inputs, labels[, weights])``,
-    inputs reduced to what the model reads and standardised where asked."""
+    """Adapts a ``StreamingLoader`` to the task's batches: ``(inputs, targets[, weights])``,
+    inputs reduced to what the model reads and standardised where asked, targets coded by
+    the task (``coding.encode``: the labels (B,) of a classifier, the standardised target
+    columns (B, T) of a regressor)."""
 
-    def __init__(self, loader: Any, names: list[str], scaler: Any = None) -> None:
+    def __init__(
+        self, loader: Any, names: list[str], scaler: Any = None, *, coding: Any, view: Any
+    ) -> None:
         self.loader = loader
         self.names = names
+        self.coding = coding
+        self.view = view  # batch -> a LabeledSample of its rows, as the coding reads one
         self.shift = self.scale = None
         if scaler is not None:
             self.shift = torch.as_tensor(scaler.mean, dtype=torch.float32)
@@ -35,29 +42,37 @@ class TaskBatches:
 
     def set_epoch(self, epoch: int) -> None:
         """Stream epoch ``epoch``'s order next (called at each epoch's start by
-        hepdl.train.resume.set_loader_epoch, so a resumed run does not replay epoch 0's)."""
+        hepdl.tasks.fit_state.set_loader_epoch, so a resumed run does not replay epoch 0's)."""
         self.loader.set_epoch(epoch)
+
+    def inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The model's inputs of one streamed batch, standardised where asked."""
+        inputs = {name: batch[name] for name in self.names}
+        if self.shift is not None:
+            inputs["features"] = (inputs["features"] - self.shift) / self.scale
+        return inputs
 
     def __iter__(self) -> Iterator[tuple]:
         for batch in self.loader:
-            inputs = {name: batch[name] for name in self.names}
-            if self.shift is not None:
-                inputs["features"] = (inputs["features"] - self.shift) / self.scale
+            inputs = self.inputs(batch)
+            targets = torch.from_numpy(self.coding.encode(self.view(batch)))
             if "weight" in batch:
-                yield inputs, batch["label"], batch["weight"]
+                yield inputs, targets, batch["weight"]
             else:
-                yield inputs, batch["label"]
+                yield inputs, targets
 
 
 def _dataset(config: ExperimentConfig, files: list[str], rep: Any, **options: Any) -> Any:
     from hepdl.data.cache import RepresentationCache
     from hepdl.data.streaming import StreamingDataset
+    from hepdl.tasks import task_class
 
     data, stream = config.data, config.data.streaming
+    labelled = task_class(config.task.kind).needs_labels
     return StreamingDataset(
         files,
         rep,
-        label_column=data.label_column,
+        label_column=data.label_column if labelled else None,
         classes=data.classes,
         batch_size=data.batch_size,
         chunk_rows=stream.chunk_rows,
@@ -90,8 +105,7 @@ def _fit_preprocessing(config: ExperimentConfig, rep: Any) -> tuple[Any, Any, di
     from hepdl.data.scaling import Standardizer
 
     data = config.data
-    extra = [data.reweight.column] if data.reweight else []
-    head = _dataset(config, data.files, rep, shuffle=False, extra_columns=extra)
+    head = _dataset(config, data.files, rep, shuffle=False, extra_columns=_extra_columns(config))
     rows = _first_rows(head, data.streaming.fit_rows)
     scaler = None
     if data.standardize:
@@ -129,7 +143,6 @@ def train_streaming(
     config: ExperimentConfig,
     *,
     run_dir: Path,
-    signal_index: Any,
     ckpt_path: Path | None = None,
 ) -> tuple[Path, dict[str, Any], dict[str, list[float]]]:
     """Train and evaluate ``config`` from streams; returns (run_dir, metrics, history).
@@ -140,26 +153,26 @@ def train_streaming(
     from hepdl.data.streaming import StreamingLoader
     from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
-    from hepdl.tasks import create_task
-    from hepdl.tasks.classify import ClassTargets
+    from hepdl.tasks import create_task, task_class
     from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
     from hepdl.train._timing import run_costs
-    from hepdl.train.artifacts import (
-        Preprocessing,
-        model_hyperparameters,
-        save_trained,
-        write_json,
-    )
-    from hepdl.train.evaluate import predict_probabilities, signal_scores, write_evaluation
+    from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
+    from hepdl.train.evaluate import predict_probabilities
 
     data, stream = config.data, config.data.streaming
+    kind = task_class(config.task.kind)
     rep = create_representation(data.representation.name, **data.representation.options())
     scaler, rule, head = _fit_preprocessing(config, rep)
-    extra = [data.reweight.column] if data.reweight else []
+    extra = _extra_columns(config)
     train_set = _dataset(config, data.files, rep, extra_columns=extra, weights=rule)
     class_names = list(train_set.class_names)
-    signal = signal_index(data, class_names)
-    coding = ClassTargets(class_names=class_names, signal_class=signal, loss=config.task.loss)
+
+    def view(batch: dict[str, Any]) -> Any:  # the rows of one batch (or of many), as a sample
+        return _rows_sample(batch, config, class_names, source=", ".join(data.files))
+
+    # The task's target coding, fitted on the first fit_rows training rows.
+    first = view(head)
+    coding = kind.fit_targets(config.task, first, np.arange(len(first.labels)), data)
     width = head["features"].shape[-1] if "features" in head else None
     hyper = model_hyperparameters(config, in_features=width, head=coding.head_options)
     model = create_model(config.model.name, **hyper)
@@ -167,10 +180,11 @@ def train_streaming(
     task = create_task(config.task, model, **coding.task_options(config.evaluate))
 
     workers = {"num_workers": stream.workers, "persistent_workers": stream.workers > 0}
-    train_batches = TaskBatches(StreamingLoader(train_set, **workers), names, scaler)
+    adapt = {"coding": coding, "view": view}
+    train_batches = TaskBatches(StreamingLoader(train_set, **workers), names, scaler, **adapt)
     val_set = _dataset(config, stream.val_files, rep, shuffle=False, extra_columns=extra,
                        weights=rule)  # fmt: skip
-    val_batches = TaskBatches(StreamingLoader(val_set, **workers), names, scaler)
+    val_batches = TaskBatches(StreamingLoader(val_set, **workers), names, scaler, **adapt)
     if ckpt_path is not None:  # resumed: stream the next epoch's order, not epoch 0's
         from hepdl.train.resume import next_epoch
 
@@ -190,43 +204,45 @@ def train_streaming(
         Preprocessing(
             representation=rep.config(),
             feature_names=list(rep.feature_names),
-            class_names=class_names,
-            signal_class=signal,
             standardizer=scaler.to_dict() if scaler else None,
+            **coding.saved(),
         ),
     )
     history = task.history
     write_json(run_dir / "history.json", history)
 
-    def scores_of(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        test_set = _dataset(config, files, rep, shuffle=False)
-        labels, scores = [], []
-        for inputs, y in TaskBatches(StreamingLoader(test_set), names, scaler):
-            prob = predict_probabilities(model, {k: v.numpy() for k, v in inputs.items()})
-            scores.append(signal_scores(prob, signal_class=signal))
-            labels.append(y.numpy())
-        return np.concatenate(labels), np.concatenate(scores)
-
     started = time.perf_counter()  # streamed: the rate includes reading the test files
-    test_labels, test_scores = scores_of(stream.test_files)
-    jets_per_second = len(test_labels) / max(time.perf_counter() - started, 1e-9)
-    train_scores = signal_scores(
-        predict_probabilities(model, _standardized(head, names, scaler)), signal_class=signal
+    test_set = _dataset(config, stream.test_files, rep, shuffle=False, extra_columns=extra)
+    rows: dict[str, list[np.ndarray]] = {}
+    outputs = []
+    for batch in StreamingLoader(test_set):
+        inputs = train_batches.inputs(batch)
+        outputs.append(predict_probabilities(model, {k: v.numpy() for k, v in inputs.items()}))
+        for name in ("label", *extra):
+            rows.setdefault(name, []).append(batch[name].numpy())
+    test_outputs = np.concatenate(outputs)  # (n_test, K)
+    jets_per_second = len(test_outputs) / max(time.perf_counter() - started, 1e-9)
+    test_sample = _rows_sample(
+        {name: np.concatenate(values) for name, values in rows.items()},
+        config,
+        class_names,
+        source=", ".join(stream.test_files),
     )
-    metrics = write_evaluation(
+    train_outputs = predict_probabilities(model, _standardized(head, names, scaler))
+    n_test = len(test_outputs)
+    metrics = coding.write_evaluation(
         run_dir,
-        labels=test_labels,
-        scores=test_scores,
-        signal_class=signal,
-        class_names=class_names,
-        signal_efficiencies=config.evaluate.signal_efficiencies,
-        plots=config.evaluate.plots,
-        train=(head["label"], train_scores),  # the first fit_rows training rows
+        outputs=test_outputs,
+        sample=test_sample,
+        rows=np.arange(n_test),
+        evaluate=config.evaluate,
+        # the first fit_rows training rows, for the overtraining check
+        train=(train_outputs, first, np.arange(len(first.labels))),
         history=history,
         extra={
             "data": ", ".join(data.files),
             "streamed": True,
-            "n_test": len(test_labels),
+            "n_test": n_test,
             "epochs": int(trainer.current_epoch),
             "batchnorm_recalibration_batches": recalibrated,
             **run_costs(model, epoch_timer, jets_per_second),
@@ -237,6 +253,41 @@ def train_streaming(
 
         release_other_ranks(trainer)
     return run_dir, metrics, history
+
+
+def _extra_columns(config: ExperimentConfig) -> list[str]:
+    """The flat columns streamed beside the representation: the task's (targets) and the
+    reweighting variable."""
+    from hepdl.tasks import task_class
+
+    columns = list(task_class(config.task.kind).sample_columns(config.task))
+    if config.data.reweight is not None:
+        columns.append(config.data.reweight.column)
+    return list(dict.fromkeys(columns))
+
+
+def _rows_sample(
+    rows: dict[str, Any], config: ExperimentConfig, class_names: list[str], *, source: str
+) -> Any:
+    """Streamed rows (a batch, or many concatenated; tensors or arrays) as the
+    ``LabeledSample`` a task's coding reads: labels and the task's columns."""
+    from hepdl.tasks import task_class
+    from hepdl.train.inputs import LabeledSample
+
+    def array(values: Any) -> np.ndarray:
+        return values.numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+
+    wanted = task_class(config.task.kind).sample_columns(config.task)
+    return LabeledSample(
+        inputs={},
+        features=None,
+        labels=array(rows["label"]),
+        class_names=class_names,
+        feature_names=[],
+        representation={},
+        source=source,
+        columns={name: array(rows[name]).astype(np.float64) for name in wanted},
+    )
 
 
 def _standardized(rows: dict[str, np.ndarray], names: list[str], scaler: Any) -> dict:
