@@ -479,7 +479,7 @@ def _check_registered_options(config: ExperimentConfig, source: str) -> None:
             where="data.representation",
         )
         if not is_classical(config.model.name):
-            from hepdl.train._compatibility import check_model_fits_representation
+            from hepdl.models.inputs import check_model_fits_representation
 
             check_model_fits_representation(
                 config.model.name,

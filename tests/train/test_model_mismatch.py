@@ -41,7 +41,7 @@ def _config(tmp_path: Path, representation: dict, model: dict, files: list[str] 
             {"name": "particlenet"},
             "model 'particlenet' (ParticleNet) needs the input(s) points, features, mask, but "
             "data.representation 'substructure' provides features; choose "
-            "data.representation.name point_cloud or graph",
+            "data.representation.name graph or point_cloud",
         ),
         (
             {"name": "point_cloud"},
@@ -84,7 +84,7 @@ def test_train_experiment_refuses_the_mismatch_of_an_unvalidated_config(tmp_path
 
 
 def test_matching_pairs_pass_the_check() -> None:
-    from hepdl.train._compatibility import check_model_fits_representation
+    from hepdl.models.inputs import check_model_fits_representation
 
     check_model_fits_representation("part", "point_cloud", {"pairwise": False})
     check_model_fits_representation("lstm", "sequence", {})

@@ -1,17 +1,13 @@
-"""Does a model fit its representation, and do saved weights fit a model?
+"""Do saved weights fit a model?
 
-Both are checked before any work (reading data, training, predicting), and each mismatch
-is one error naming both sides (issue 5, "Bad input"):
-
-- a model consumes named arrays (its ``consumes`` and the required arguments of its
-  ``forward``); the representation must provide them (``provided_inputs``);
-- weights (``model.safetensors`` of a run, a Lightning ``.ckpt``) must have exactly the
-  parameter names and shapes of the model they are loaded into.
+Weights (``model.safetensors`` of a run, a Lightning ``.ckpt``) must have exactly the
+parameter names and shapes of the model they are loaded into; checked before any work,
+each mismatch is one error naming both sides. (Whether a model fits its representation
+is ``hepdl.models.inputs.check_model_fits_representation``.)
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,76 +16,10 @@ import torch
 
 from hepdl.errors import ConfigError
 
-# The arrays each built-in representation gives (the keys its __call__ returns). The tree
-# representation's node arrays reach a model as one input, ``tree`` (models.inputs).
-_PROVIDES: dict[str, tuple[str, ...]] = {
-    "columns": ("features",),
-    "substructure": ("features",),
-    "image": ("image",),
-    "sequence": ("features", "mask"),
-    "point_cloud": ("points", "features", "mask"),
-    "graph": ("points", "features", "mask", "neighbours", "edge_mask", "edge_features"),
-    "tree": ("tree",),
-}
 # Parameter names and shapes listed in a weights mismatch, per kind of difference.
 _SHOWN = 3
 # safetensors metadata key of the registered model name, written by save_trained.
 MODEL_KEY = "hepdl_model"
-
-
-def provided_inputs(representation: str, options: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """The array names representation ``representation`` gives with ``options``; None for
-    a representation registered outside hepdl that declares no ``provides``."""
-    from hepdl.data.representations import REPRESENTATIONS
-
-    declared = getattr(REPRESENTATIONS.factory(representation), "provides", None)
-    if declared is not None:
-        return tuple(declared)
-    names = _PROVIDES.get(representation)
-    if names is not None and representation == "point_cloud" and options.get("pairwise"):
-        names = (*names, "pairwise")
-    return names
-
-
-def required_inputs(model: str) -> tuple[str, ...]:
-    """The inputs model ``model`` cannot run without: the names in its ``consumes`` that
-    its ``forward`` requires (ParT's ``pairwise`` has a default: optional)."""
-    from hepdl.models import registered_models
-
-    factory = registered_models()[model]
-    forward = getattr(factory, "forward", None)
-    if forward is None:
-        return ()
-    parameters = list(inspect.signature(forward).parameters.values())[1:]  # without self
-    required = [
-        p.name
-        for p in parameters
-        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    consumes = getattr(factory, "consumes", None) or required
-    return tuple(name for name in consumes if name in required)
-
-
-def check_model_fits_representation(model: str, representation: str, options: Mapping) -> None:
-    """ConfigError when representation ``representation`` lacks an input model ``model``
-    consumes, naming both, what each consumes / provides and the representations that fit."""
-    from hepdl.models import registered_models
-
-    required = required_inputs(model)
-    provided = provided_inputs(representation, options)
-    if provided is None or set(required) <= set(provided):
-        return
-    fits = [name for name, names in _PROVIDES.items() if set(required) <= set(names)]
-    advice = (
-        f"choose data.representation.name {' or '.join(fits)}"
-        if fits
-        else "no built-in representation provides them"
-    )
-    raise ConfigError(
-        f"model '{model}' ({registered_models()[model].__name__}) needs the input(s) "
-        f"{', '.join(required)}, but data.representation '{representation}' provides "
-        f"{', '.join(provided)}; {advice}"
-    )
 
 
 def registered_name(model: Any) -> str | None:

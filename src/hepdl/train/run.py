@@ -57,7 +57,7 @@ def train_experiment(
         from hepdl.train.classical import train_classical
 
         return train_classical(config, run_dir=run_dir, progress=progress)
-    from hepdl.train._compatibility import check_model_fits_representation
+    from hepdl.models.inputs import check_model_fits_representation
 
     # A model its representation cannot feed is refused before any data is read.
     representation = config.data.representation

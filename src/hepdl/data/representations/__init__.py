@@ -31,6 +31,7 @@ from hepdl.data.representations._registry import (
     Representation,
     create_representation,
     list_representations,
+    provided_arrays,
     register_representation,
     representation_from_config,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "list_augmentations",
     "list_representations",
     "pairwise_matrix",
+    "provided_arrays",
     "register_augmentation",
     "register_representation",
     "representation_from_config",

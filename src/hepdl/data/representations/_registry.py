@@ -9,7 +9,11 @@ into named NumPy arrays, e.g. ``{"features": (N, F) float32}``. It is an object 
   model so evaluation can refuse input prepared differently
   (``representation_from_config`` rebuilds the same representation);
 - ``__call__(table, *, source) -> dict[str, np.ndarray]``; ``source`` (usually the file
-  name) is named in every error.
+  name) is named in every error;
+- ``provides`` (on the class): the names of the arrays ``__call__`` returns, and
+  optionally ``optional_provides``, {option: array} for arrays an option adds, so that a
+  model's inputs are checked against a config before any data is read
+  (``provided_arrays``).
 
 Register a new one with ``@register_representation("name")`` on a class (or factory)
 whose keyword arguments are its options. Mistakes in names or options raise
@@ -44,6 +48,18 @@ class Representation(Protocol):
 
 REPRESENTATIONS: Registry[Any] = Registry("representation")
 register_representation = REPRESENTATIONS.register
+
+
+def provided_arrays(name: str, options: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The array names representation ``name`` gives with ``options`` (its class's
+    ``provides``, plus each ``optional_provides`` array whose option is set); None for a
+    representation that declares nothing."""
+    factory = REPRESENTATIONS.factory(name)
+    declared = getattr(factory, "provides", None)
+    if declared is None:
+        return None
+    optional = getattr(factory, "optional_provides", {})
+    return (*declared, *(array for option, array in optional.items() if options.get(option)))
 
 
 def list_representations() -> list[str]:

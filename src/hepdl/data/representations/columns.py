@@ -24,6 +24,7 @@ class ColumnsRepresentation:
     """
 
     name = "columns"
+    provides = ("features",)  # the arrays __call__ returns
 
     def __init__(self, *, columns: Sequence[str]) -> None:
         if isinstance(columns, str) or not isinstance(columns, Sequence):

@@ -51,6 +51,14 @@ class GraphRepresentation:
     """
 
     name = "graph"
+    provides = (
+        "points",
+        "features",
+        "mask",
+        "neighbours",
+        "edge_mask",
+        "edge_features",
+    )  # the arrays __call__ returns
 
     def __init__(
         self,

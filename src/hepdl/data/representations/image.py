@@ -55,6 +55,7 @@ class ImageRepresentation:
     """
 
     name = "image"
+    provides = ("image",)  # the arrays __call__ returns
 
     def __init__(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import awkward as ak
 import numpy as np
@@ -50,6 +50,8 @@ class PointCloudRepresentation:
     """
 
     name = "point_cloud"
+    provides = ("points", "features", "mask")  # and ``pairwise`` with that option
+    optional_provides: ClassVar[dict[str, str]] = {"pairwise": "pairwise"}  # option -> array
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ class SequenceRepresentation:
     """
 
     name = "sequence"
+    provides = ("features", "mask")  # the arrays __call__ returns
 
     def __init__(self, *, max_particles: int = 128, features: Sequence[str] | None = None) -> None:
         self._options = ParticleOptions(

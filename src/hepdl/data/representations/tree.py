@@ -86,6 +86,8 @@ class TreeRepresentation:
     """
 
     name = "tree"
+    # Its node arrays reach a model as one input, ``tree`` (hepdl.models.inputs).
+    provides = ("tree",)
 
     def __init__(
         self,
