@@ -23,12 +23,14 @@ in a config, so the same config gives the same fit.
 Under ``task.kind: regress`` the same names give the regressor of the same family on the
 standardised targets (``bdt``: ``HistGradientBoostingRegressor`` on the squared or the
 absolute error; ``random_forest``: ``RandomForestRegressor``), and ``least_squares`` is
-the linear fit y = w . x + b minimising sum (y - w . x - b)^2 (``LinearRegression``).
+the linear fit y = w . x + b minimising sum (y - w . x - b)^2 (``LinearRegression``);
+``binned_calibration`` is the experiments' standard jet energy correction, the median
+target in bins of a few inputs (``hepdl.models.binned_calibration``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from hepdl._registry import Registry
@@ -38,7 +40,7 @@ CLASSICAL_MODELS: Registry[Any] = Registry("classical model")
 register_classical = CLASSICAL_MODELS.register
 
 # Filled in by hepdl (from the experiment seed), never by the user.
-DERIVED_OPTIONS = frozenset({"random_state", "task", "loss"})
+DERIVED_OPTIONS = frozenset({"random_state", "task", "loss", "feature_names"})
 
 # The task kinds each baseline serves (a classifier only, or both).
 CLASSICAL_TASKS: dict[str, tuple[str, ...]] = {
@@ -47,6 +49,7 @@ CLASSICAL_TASKS: dict[str, tuple[str, ...]] = {
     "random_forest": ("classify", "regress"),
     "bdt": ("classify", "regress"),
     "least_squares": ("regress",),
+    "binned_calibration": ("regress",),
 }
 # task.loss of a regression -> the loss a regressor fits (the others need a network head).
 REGRESSION_LOSSES = {"mse": "squared_error", "mae": "absolute_error"}
@@ -139,6 +142,21 @@ def least_squares(*, fit_intercept: bool = True, random_state: int = 0, **_task:
     from sklearn.linear_model import LinearRegression
 
     return LinearRegression(fit_intercept=fit_intercept)
+
+
+@register_classical("binned_calibration")
+def binned_calibration(
+    *,
+    columns: Sequence[str] = ("jet_pt", "jet_eta"),
+    bins: Sequence[int] = (20, 4),
+    min_rows: int = 20,
+    random_state: int = 0,
+    **_task: Any,
+) -> Any:
+    """The median target per bin of ``columns`` (``bins`` equal-population bins each)."""
+    from hepdl.models.binned_calibration import BinnedCalibration
+
+    return BinnedCalibration(columns=list(columns), bins=list(bins), min_rows=min_rows)
 
 
 def check_classical_task(name: str, kind: str, loss: str | None) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hepdl.atomic import write_json
-from hepdl.config import ExperimentConfig, load_config
+from hepdl.config import ExperimentConfig, ModelConfig, load_config
 from hepdl.errors import ConfigError
 
 
@@ -41,23 +41,25 @@ class Preprocessing:
 
 
 def model_hyperparameters(
-    config: ExperimentConfig,
+    model: ModelConfig,
     *,
+    representation: str,
     in_features: int | None,
     head: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> dict:
-    """The model's options with the data-derived ones filled in: the input width where the
-    model takes ``in_features``, and the task's ``head`` options (output units and
-    activation) that the config leaves out."""
+    """The options of the ``model`` section with the data-derived ones filled in: the
+    input width where the model takes ``in_features``, and the task's ``head`` options
+    (output units and activation) that the config leaves out. ``representation``: the
+    representation's name, for the error when it gives no flat features."""
     from hepdl.models import model_options
 
-    options = config.model.options()
+    options = model.options()
     options = {**options, **head(options)}
-    if "in_features" in model_options(config.model.name):
+    if "in_features" in model_options(model.name):
         if in_features is None:
             raise ConfigError(
-                f"model '{config.model.name}' needs the input(s) ['features'], but "
-                f"representation '{config.data.representation.name}' gives none; choose "
+                f"model '{model.name}' needs the input(s) ['features'], but "
+                f"representation '{representation}' gives none; choose "
                 "data.representation.name to match (sequence for RNNs, point_cloud for "
                 "PFN/EFN/ParticleNet/ParT, substructure or columns for the MLP)"
             )
@@ -96,7 +98,10 @@ def load_trained(run_dir: Path) -> tuple[ExperimentConfig, Any, Preprocessing]:
     prep = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
     coding = task_class(config.task.kind).targets_from_saved(config.task, prep.to_dict())
     hyper = model_hyperparameters(
-        config, in_features=len(prep.feature_names), head=coding.head_options
+        config.model,
+        representation=str(prep.representation.get("name")),
+        in_features=len(prep.feature_names),
+        head=coding.head_options,
     )
     model = create_model(config.model.name, **hyper)
     load_weights(model, run_dir / "model.safetensors", model_name=config.model.name)

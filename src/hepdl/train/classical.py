@@ -45,6 +45,7 @@ _TRUSTED_TYPES: dict[str, list[str]] = {
     "random_forest": ["sklearn.tree._tree.Tree"],
     "bdt": ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"],
     "least_squares": [],
+    "binned_calibration": ["hepdl.models.binned_calibration.BinnedCalibration"],
 }
 
 
@@ -82,10 +83,14 @@ def train_classical(
     features = data.inputs["features"]  # (N, F), standardised on the training rows
     targets = data.targets if kind == "classify" else _fit_targets(data.targets)
     train_idx, val_idx, test_idx = data.train_idx, data.val_idx, data.test_idx
-    if kind != "classify" and targets.ndim == 2:  # several targets: one regressor each
+    if "feature_names" in estimator.get_params():  # a baseline that picks inputs by name
+        estimator.set_params(feature_names=list(sample.feature_names))
+    if kind != "classify" and targets.ndim == 2:
         from sklearn.multioutput import MultiOutputRegressor
+        from sklearn.utils import get_tags
 
-        estimator = MultiOutputRegressor(estimator)
+        if not get_tags(estimator).target_tags.multi_output:  # one regressor per target
+            estimator = MultiOutputRegressor(estimator)
     fit_started = time.perf_counter()  # one fit is the classical "epoch" of the table
     estimator.fit(features[train_idx], targets[train_idx])
     fit_seconds = time.perf_counter() - fit_started

@@ -84,7 +84,12 @@ def prepare_data(
     model = None
     if build_model:
         width = inputs["features"].shape[-1] if "features" in inputs else None
-        hyper = model_hyperparameters(config, in_features=width, head=coding.head_options)
+        hyper = model_hyperparameters(
+            config.model,
+            representation=config.data.representation.name,
+            in_features=width,
+            head=coding.head_options,
+        )
         model = create_model(config.model.name, **hyper)
         inputs = model_inputs(model, inputs)  # the arrays this architecture consumes
     return PreparedData(

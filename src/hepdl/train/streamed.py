@@ -174,7 +174,12 @@ def train_streaming(
     first = view(head)
     coding = kind.fit_targets(config.task, first, np.arange(len(first.labels)), data)
     width = head["features"].shape[-1] if "features" in head else None
-    hyper = model_hyperparameters(config, in_features=width, head=coding.head_options)
+    hyper = model_hyperparameters(
+        config.model,
+        representation=config.data.representation.name,
+        in_features=width,
+        head=coding.head_options,
+    )
     model = create_model(config.model.name, **hyper)
     names = list(model_inputs(model, head))
     task = create_task(config.task, model, **coding.task_options(config.evaluate))
