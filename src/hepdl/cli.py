@@ -45,8 +45,11 @@ def _print_metrics(metrics: dict, run_dir: Path, kind: str) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console = Console()
-    console.print(table)
-    console.print(f"run directory: {run_dir}")
+    if rows:
+        console.print(table)
+    if metrics.get("note"):  # e.g. predictions without the truth: say what is missing
+        console.print(f"note: {metrics['note']}", soft_wrap=True)
+    console.print(f"run directory: {run_dir}", soft_wrap=True)
 
 
 def _train_and_report(config, *, resume: Path | None = None) -> None:

@@ -1,8 +1,8 @@
 """Jet tables written to Parquet atomically, with the provenance in the file metadata.
 
-Columns follow DESIGN.md (JetClass names). The key-value metadata key ``hepdl`` holds a
-JSON object (sorted keys, no timestamps or host names) so that the same inputs give a
-byte-identical file.
+Columns follow the JetClass names (docs/architecture.md). The key-value metadata key
+``hepdl`` holds a JSON object (sorted keys, no timestamps or host names) so that the same
+inputs give a byte-identical file.
 """
 
 from __future__ import annotations

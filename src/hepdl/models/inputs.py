@@ -2,7 +2,7 @@
 
 A model names its inputs in ``consumes`` (``("features",)`` for the MLP, ``("image",)``
 for the CNNs, ``("points", "features", "mask")`` for ParticleNet, ...), the names of the
-representation's arrays (DESIGN.md, Interfaces). A batch is a dict of those tensors and is
+representation's arrays (docs/architecture.md). A batch is a dict of those tensors and is
 passed by keyword, so one training loop feeds every architecture.
 """
 

@@ -146,7 +146,7 @@ def regression_summary_rows(metrics: Mapping[str, Any]) -> tuple[str, list[tuple
     """The CLI's table of a regression's test metrics (the first target's)."""
     targets = metrics.get("targets") or ["?"]
     if "response" not in metrics:
-        return f"predictions for {len(targets)} target(s)", [("note", metrics.get("note", ""))]
+        return f"predictions of {', '.join(targets)} (no truth)", []
     title = f"test set ({metrics.get('n', '?')} rows): {targets[0]}"
     rows = [
         ("response (median predicted/true)", _number(metrics.get("response"))),
