@@ -102,7 +102,15 @@ def write_regression_report(
     write_json(out_dir / "metrics.json", metrics)
     write_npz(out_dir / "predictions.npz", true=true, **arrays)
     if plots:
-        _figures(out_dir, curves=curves, predictions=predictions, true=true, history=history)
+        baselines = None if baseline is None else {f"baseline ({coding.ratio_to})": baseline}
+        _figures(
+            out_dir,
+            curves=curves,
+            predictions=predictions,
+            true=true,
+            baselines=baselines,
+            history=history,
+        )
     return metrics
 
 
@@ -112,6 +120,7 @@ def _figures(
     curves: Mapping[str, Mapping[str, Any]],
     predictions: Mapping[str, np.ndarray],
     true: np.ndarray,
+    baselines: Mapping[str, np.ndarray] | None,
     history: dict[str, list[float]] | None,
 ) -> None:
     from hepdl.plots import plot_training_history
@@ -132,9 +141,10 @@ def _figures(
         plot_predicted_vs_true(
             point, true[:, t], path=out_dir / f"predicted_vs_true{suffix}.png", label=name
         )
-        plot_ratio_distribution(
-            {"network": point / true[:, t]}, path=out_dir / f"ratio{suffix}.png"
-        )
+        ratios = {"network": point / true[:, t]}
+        for label, estimate in (baselines or {}).items():  # the uncorrected input beside it
+            ratios[label] = estimate / true[:, t]
+        plot_ratio_distribution(ratios, path=out_dir / f"ratio{suffix}.png")
         if "sigma" in predictions:
             pulls = (point - true[:, t]) / predictions["sigma"][:, t]
             plot_pulls(pulls, path=out_dir / f"pulls{suffix}.png")
@@ -149,9 +159,9 @@ def regression_summary_rows(metrics: Mapping[str, Any]) -> tuple[str, list[tuple
         return f"predictions of {', '.join(targets)} (no truth)", []
     title = f"test set ({metrics.get('n', '?')} rows): {targets[0]}"
     rows = [
-        ("response (median predicted/true)", _number(metrics.get("response"))),
-        ("relative resolution (16-84 %)", _number(metrics.get("relative_resolution"))),
-        ("Gaussian core sigma", _number(metrics.get("core_sigma"))),
+        ("response (median predicted/true)", _fraction(metrics.get("response"))),
+        ("relative resolution (16-84 %)", _fraction(metrics.get("relative_resolution"))),
+        ("Gaussian core sigma", _fraction(metrics.get("core_sigma"))),
         ("bias (mean predicted - true)", _number(metrics.get("bias"))),
         ("RMSE", _number(metrics.get("rmse"))),
     ]
@@ -168,9 +178,14 @@ def regression_summary_rows(metrics: Mapping[str, Any]) -> tuple[str, list[tuple
             ("pull mean / width", f"{metrics['pull_mean']:.3f} / {metrics['pull_width']:.3f}")
         )
     for q, observed in (metrics.get("coverage") or {}).items():
-        rows.append((f"coverage of quantile {q}", _number(observed)))
+        rows.append((f"coverage of quantile {q}", _fraction(observed)))
     return title, rows
 
 
 def _number(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4g}"
+
+
+def _fraction(value: Any) -> str:
+    """A ratio of predicted to true values (or a fraction), to four decimals."""
+    return "n/a" if value is None else f"{value:.4f}"
