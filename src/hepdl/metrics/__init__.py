@@ -4,6 +4,12 @@ Binary classification (labels 1 = signal, 0 = background; higher score = more si
 :func:`roc_curve`, :func:`roc_auc`, :func:`accuracy`, :func:`binary_accuracy`,
 :func:`background_rejection`, :func:`max_significance_improvement`,
 :func:`classification_summary`, and :func:`one_vs_rest_scores` for multiclass outputs.
+
+Regression (``pred`` against ``true``; see :mod:`hepdl.metrics.regression`):
+:func:`response`, :func:`resolution_iqr`, :func:`relative_resolution`,
+:func:`gaussian_core_fit`, :func:`bias`, :func:`rmse`, :func:`mae`, :func:`pulls`,
+:func:`pull_summary`, :func:`quantile_coverage`, :func:`binned_response` and
+:func:`regression_summary`.
 """
 
 from __future__ import annotations
@@ -18,14 +24,42 @@ from hepdl.metrics.classification import (
     roc_auc,
     roc_curve,
 )
+from hepdl.metrics.regression import (
+    bias,
+    binned_response,
+    gaussian_core_fit,
+    mae,
+    pull_summary,
+    pulls,
+    quantile_coverage,
+    ratio,
+    regression_summary,
+    relative_resolution,
+    resolution_iqr,
+    response,
+    rmse,
+)
 
 __all__ = [
     "accuracy",
     "background_rejection",
+    "bias",
     "binary_accuracy",
+    "binned_response",
     "classification_summary",
+    "gaussian_core_fit",
+    "mae",
     "max_significance_improvement",
     "one_vs_rest_scores",
+    "pull_summary",
+    "pulls",
+    "quantile_coverage",
+    "ratio",
+    "regression_summary",
+    "relative_resolution",
+    "resolution_iqr",
+    "response",
+    "rmse",
     "roc_auc",
     "roc_curve",
 ]

@@ -13,9 +13,19 @@ from hepdl.plots.classification import (
     plot_score_distributions,
     plot_training_history,
 )
+from hepdl.plots.regression import (
+    plot_predicted_vs_true,
+    plot_pulls,
+    plot_ratio_distribution,
+    plot_response_resolution,
+)
 
 __all__ = [
     "hep_style",
+    "plot_predicted_vs_true",
+    "plot_pulls",
+    "plot_ratio_distribution",
+    "plot_response_resolution",
     "plot_roc",
     "plot_score_distributions",
     "plot_training_history",
