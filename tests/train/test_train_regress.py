@@ -56,8 +56,14 @@ def write_config(tmp_path: Path, jets: str, *, task=None, model=None, data=None,
             **(data or {}),
         },
         "model": model or {"name": "mlp", "hidden": [32, 32]},
-        "task": {"kind": "regress", "targets": ["gen_jet_pt"], "ratio_to": "jet_pt",
-                 "lr": 0.003, "bins": 4, **(task or {})},  # fmt: skip
+        "task": {
+            "kind": "regress",
+            "targets": ["gen_jet_pt"],
+            "ratio_to": "jet_pt",
+            "lr": 0.003,
+            "bins": 4,
+            **(task or {}),
+        },  # fmt: skip
         "trainer": {"max_epochs": 12, "progress_bar": False, "output_dir": str(tmp_path / "runs")},
         **top,
     }
@@ -162,6 +168,25 @@ def test_streamed_regression(tmp_path, jets):
     assert metrics["streamed"] is True and metrics["n"] == 600
     assert abs(metrics["response"] - 1.0) < 0.05
     assert metrics["relative_resolution"] < metrics["baseline"]["relative_resolution"]
+
+
+def test_a_target_crossing_zero_gets_residual_metrics(tmp_path):
+    """Regressing a pseudorapidity: predicted / true means nothing, predicted - true does."""
+    rng = np.random.default_rng(4)
+    eta = rng.uniform(-2.5, 2.5, 1500)
+    path = tmp_path / "jets.parquet"
+    pq.write_table(pa.table({"jet_pt": rng.uniform(50, 100, 1500), "jet_eta": eta,
+                             "jet_nparticles": eta + rng.normal(0, 0.1, 1500),
+                             "gen_jet_pt": eta}), path)  # fmt: skip
+    run, metrics, output = train(write_config(tmp_path, str(path), task={"ratio_to": None}))
+    assert metrics["response"] is None and "residual metrics" in metrics["note"]
+    saved = np.load(run / "predictions.npz")
+    residual = saved["predicted_point"][:, 0] - saved["true"][:, 0]
+    q16, q84 = np.percentile(residual, [16, 84])
+    assert metrics["residual_resolution"] == pytest.approx(0.5 * (q84 - q16))
+    assert metrics["residual_resolution"] < 0.3  # learnt from the smeared copy (0.1)
+    assert len(metrics["binned_residuals"]) == 4
+    assert "resolution of predicted - true" in output
 
 
 # ---------------------------------------------------------------- bad input, one error each

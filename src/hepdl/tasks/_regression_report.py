@@ -37,9 +37,13 @@ def target_metrics(
     quantiles: Sequence[float] | None,
     edges: np.ndarray,
 ) -> dict[str, Any]:
-    """The metrics of target column ``t`` of the predictions against ``true`` (n,)."""
+    """The metrics of target column ``t`` of the predictions against ``true`` (n,): the
+    ratio metrics (response, resolution) for a positive target, the residual metrics
+    for one that crosses zero (a pseudorapidity, a displacement)."""
     from hepdl.metrics.regression import regression_summary
 
+    if not (true > 0).all():
+        return residual_metrics(predictions, true, t, edges=edges)
     sigma = predictions.get("sigma")
     quantile_predictions = predictions.get("quantiles")
     return regression_summary(
@@ -50,6 +54,52 @@ def target_metrics(
         quantile_predictions=None if quantile_predictions is None else quantile_predictions[:, t],
         bins=edges,
     )
+
+
+def residual_metrics(
+    predictions: Mapping[str, np.ndarray], true: np.ndarray, t: int, *, edges: np.ndarray
+) -> dict[str, Any]:
+    """Bias, RMSE, MAE and the half 16-84 % width of predicted - true, overall and per bin
+    of ``true``, for a target with values <= 0 (predicted / true means nothing there)."""
+    from hepdl.metrics.regression import bias, mae, pull_summary, rmse
+
+    point = predictions["point"][:, t]
+
+    def width(residual: np.ndarray) -> float | None:
+        if len(residual) < 10:
+            return None
+        q16, q84 = np.percentile(residual, [16, 84])
+        return float(0.5 * (q84 - q16))
+
+    inside = np.clip(np.searchsorted(edges, true, side="right") - 1, 0, len(edges) - 2)
+    binned = [
+        {
+            "low": float(edges[b]),
+            "high": float(edges[b + 1]),
+            "n": int((inside == b).sum()),
+            "bias": float(np.mean(point[inside == b] - true[inside == b]))
+            if (inside == b).sum() >= 10
+            else None,
+            "residual_resolution": width(point[inside == b] - true[inside == b]),
+        }
+        for b in range(len(edges) - 1)
+    ]
+    result: dict[str, Any] = {
+        "n": len(true),
+        "response": None,
+        "relative_resolution": None,
+        "note": "the target has values <= 0: residual metrics (predicted - true) instead "
+        "of the ratio metrics",
+        "bias": bias(point, true),
+        "rmse": rmse(point, true),
+        "mae": mae(point, true),
+        "residual_resolution": width(point - true),
+        "binned_residuals": binned,
+    }
+    if "sigma" in predictions:
+        pulls = pull_summary(point, true, predictions["sigma"][:, t])
+        result.update(pull_mean=pulls["mean"], pull_width=pulls["width"])
+    return result
 
 
 def write_regression_report(
@@ -85,8 +135,8 @@ def write_regression_report(
     for t, name in enumerate(names):
         edges = bin_edges(true[:, t], coding.bins)
         result = target_metrics(predictions, true[:, t], t, quantiles=coding.quantiles, edges=edges)
-        curves[name] = {"network": result["binned"]}
-        if baseline is not None:
+        curves[name] = {"network": result["binned"]} if "binned" in result else {}
+        if baseline is not None and "binned" in result:
             reference = regression_summary(baseline, true[:, t], bins=edges)
             result["baseline"] = {
                 "estimate": coding.ratio_to,
@@ -135,19 +185,21 @@ def _figures(
     for t, (name, target_curves) in enumerate(curves.items()):
         suffix = f"_{name}" if several else ""
         point = predictions["point"][:, t]
-        plot_response_resolution(
-            target_curves, path=out_dir / f"response{suffix}.png", xlabel=f"true {name}"
-        )
         plot_predicted_vs_true(
             point, true[:, t], path=out_dir / f"predicted_vs_true{suffix}.png", label=name
+        )
+        if "sigma" in predictions:
+            pulls = (point - true[:, t]) / predictions["sigma"][:, t]
+            plot_pulls(pulls, path=out_dir / f"pulls{suffix}.png")
+        if not target_curves:  # a target crossing zero: no ratio to draw
+            continue
+        plot_response_resolution(
+            target_curves, path=out_dir / f"response{suffix}.png", xlabel=f"true {name}"
         )
         ratios = {"network": point / true[:, t]}
         for label, estimate in (baselines or {}).items():  # the uncorrected input beside it
             ratios[label] = estimate / true[:, t]
         plot_ratio_distribution(ratios, path=out_dir / f"ratio{suffix}.png")
-        if "sigma" in predictions:
-            pulls = (point - true[:, t]) / predictions["sigma"][:, t]
-            plot_pulls(pulls, path=out_dir / f"pulls{suffix}.png")
     if history:
         plot_training_history(history, path=out_dir / "history.png")
 
@@ -165,6 +217,8 @@ def regression_summary_rows(metrics: Mapping[str, Any]) -> tuple[str, list[tuple
         ("bias (mean predicted - true)", _number(metrics.get("bias"))),
         ("RMSE", _number(metrics.get("rmse"))),
     ]
+    if metrics.get("residual_resolution") is not None:  # a target crossing zero
+        rows.append(("resolution of predicted - true", _number(metrics["residual_resolution"])))
     baseline = metrics.get("baseline")
     if baseline:
         rows.append(
