@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from hepdl._cli_common import fail
-from hepdl.errors import HepdlError
+from hepdl.errors import GenerationError, HepdlError
 
 
 def generation_progress(unit: str = "jets") -> tuple[Any, Any]:
@@ -76,7 +76,17 @@ def generate(
     detector: Annotated[
         bool, typer.Option(help="Apply the detector response (CMS-like, see docs).")
     ] = False,
-    pileup: Annotated[float, typer.Option(help="Mean pile-up collisions overlaid.")] = 0.0,
+    pileup: Annotated[
+        float | None, typer.Option(help="Mean pile-up collisions overlaid (Poisson).")
+    ] = None,
+    pileup_range: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LO:HI",
+            help="Instead of --pileup: each event draws mu uniformly in [LO, HI], then "
+            "Poisson(mu) pile-up collisions.",
+        ),
+    ] = None,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (one Pythia run).")] = 1000,
     jobs: Annotated[int, typer.Option(help="Processes generating chunks at once.")] = 1,
     shard: Annotated[int | None, typer.Option(help="This shard's number, 0 .. n-1.")] = None,
@@ -95,6 +105,11 @@ def generate(
     from hepdl.generate.detector import DetectorSettings
 
     try:
+        if pileup is not None and pileup_range is not None:
+            raise GenerationError(
+                f"options --pileup ({pileup:g}) and --pileup-range ({pileup_range}) conflict: "
+                "give one (a fixed mean, or a range of means drawn per event)"
+            )
         unit = "events" if resolve_sample(sample).kind == "event" else "jets"
         settings = SampleSettings(
             jets,
@@ -107,7 +122,8 @@ def generate(
             pythia_settings=tuple(pythia or ()),
             chunk_rows=chunk_rows,
             detector=DetectorSettings() if detector else None,
-            pileup_mean=pileup,
+            pileup_mean=pileup if pileup is not None else 0.0,
+            pileup_range=parse_pileup_range(pileup_range),
         )
         progress, update = generation_progress(unit)
         with progress:
@@ -135,6 +151,21 @@ def generate(
         typer.echo(f"wrote {outcome.path}{resumed}")
     if validate and outcome.path is not None:
         _validate(outcome.path, outcome.path.parent / f"{outcome.path.name}.validation")
+
+
+def parse_pileup_range(text: str | None) -> tuple[float, float] | None:
+    """``"LO:HI"`` -> (LO, HI); the bounds are checked by SampleSettings."""
+    if text is None:
+        return None
+    low, sep, high = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return float(low), float(high)
+    except ValueError:
+        raise GenerationError(
+            f"option --pileup-range must be LO:HI, two numbers (e.g. 0:60), got {text!r}"
+        ) from None
 
 
 def _validate(path: Path, out: Path) -> None:

@@ -338,6 +338,11 @@ def test_detector_and_pileup_samples_merge_from_shards_to_the_same_bytes(tmp_pat
     mass2 = energy[neutral] ** 2 - px[neutral] ** 2 - py[neutral] ** 2 - pz[neutral] ** 2
     np.testing.assert_allclose(mass2 / energy[neutral] ** 2, 0.0, atol=1e-3)
     assert not np.isin(np.abs(pid), [111, 2112, 310]).any()  # no neutral particle survives as is
+    # A fixed mean: every row says so, with what was overlaid and the particle-level jet.
+    assert (table.column("pileup_mu").to_numpy() == 3.0).all()
+    assert table.schema.field("n_pileup").type == pa.int64()
+    assert (table.column("gen_jet_dr").to_numpy() < 0.4).all()  # R/2, R = 0.8
+    assert "event_rho" in meta["event_activity"] and "particle_level" in meta["jets"]
 
 
 def test_event_level_samples_refuse_a_detector(tmp_path: Path) -> None:

@@ -1,4 +1,11 @@
-"""A batch of Pythia events -> jet rows: cluster, select, match to truth, tabulate."""
+"""A batch of Pythia events -> jet rows: cluster, select, match to truth, tabulate.
+
+Reconstructed samples (pile-up and/or detector between Pythia and the clustering) also
+match each selected jet to its particle-level jet (:mod:`hepdl.generate._gen_jets`):
+unmatched jets are dropped, and every row carries ``gen_jet_*`` and the per-event
+columns of the transform (pile-up). At particle level the jet is its own particle-level
+jet: no ``gen_jet_*`` columns, and the columns and bytes of such samples are unchanged.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from hepdl.generate import _jets, _truth
+from hepdl.generate import _gen_jets, _jets, _truth
 from hepdl.generate._pythia import FlatEvents
 from hepdl.generate.settings import JetSelection
 
 # What the engine may put between Pythia's visible particles and the clustering (pile-up
-# overlay, detector response): particles of a batch in, particles of the batch out.
-ParticleTransform = Callable[[_jets.Particles], _jets.Particles]
+# overlay, detector response): particles of a batch in, particles of the batch out, with
+# columns (n_events,) of each event to add to its jets' rows (may be empty).
+ParticleTransform = Callable[[_jets.Particles], tuple[_jets.Particles, dict[str, np.ndarray]]]
 
 
 @dataclass(frozen=True)
@@ -23,7 +31,8 @@ class JetRows:
 
     truth_pid: the resonance (6, 24, 23, 25) whose hadronic decay must lie in the jet,
         or None (QCD, quark and gluon jets: every selected jet counts).
-    transform: pile-up and detector response applied to the visible particles, or None.
+    transform: pile-up and detector response applied to the visible particles, or None;
+        with one, jets are matched to particle-level jets (module docstring).
     """
 
     selection: JetSelection
@@ -34,9 +43,10 @@ class JetRows:
     def __call__(self, events: FlatEvents) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Columns of the selected jets and the (R,) batch event of each, ascending."""
         s = self.selection
-        particles = _jets.visible_particles(events, self.charge)
+        particles = generated = _jets.visible_particles(events, self.charge)
+        event_columns: dict[str, np.ndarray] = {}
         if self.transform is not None:
-            particles = self.transform(particles)
+            particles, event_columns = self.transform(particles)
         particles = self._reachable(particles)
         jets = _jets.cluster(particles, radius=s.radius, pt_min=s.pt_min)
         keep = _jets.in_window(
@@ -51,9 +61,29 @@ class JetRows:
                     jets, events, resonance_pid=self.truth_pid, radius=s.match_radius
                 )
             )
+        gen_columns: dict[str, np.ndarray] = {}
+        if self.transform is not None:
+            jets, gen_columns = self._matched_to_particle_level(jets, generated)
         columns: dict[str, Any] = _jets.jet_columns(jets, particles)
         columns.update(_truth.matched_parton(jets, events, radius=s.match_radius))
+        columns.update(gen_columns)
+        columns.update({name: values[jets.event] for name, values in event_columns.items()})
         return columns, jets.event
+
+    def _matched_to_particle_level(
+        self, jets: _jets.Jets, generated: _jets.Particles
+    ) -> tuple[_jets.Jets, dict[str, np.ndarray]]:
+        """The jets with a particle-level jet within ΔR < R/2, and its ``gen_jet_*``.
+
+        Only the events with a selected jet are clustered again (most events of a
+        resonance-matched class have none).
+        """
+        radius = self.selection.radius
+        generated = self._reachable(generated.take(np.isin(generated.event, jets.event)))
+        gen = _gen_jets.cluster_gen_jets(generated, radius=radius)
+        index, dr = _gen_jets.match_gen_jets(jets, gen, max_dr=radius / 2)
+        matched = index >= 0
+        return jets.take(matched), _gen_jets.gen_jet_columns(gen, index[matched], dr[matched])
 
     def _reachable(self, particles: _jets.Particles) -> _jets.Particles:
         """Drop particles too far forward to belong to a jet inside the window.

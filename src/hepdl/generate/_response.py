@@ -10,11 +10,14 @@ from hepdl.generate.settings import SampleSettings
 
 
 class ChunkResponse:
-    """Overlays pile-up (if ``settings.pileup_mean > 0``), then applies the detector (if
-    ``settings.detector``), to each batch of one chunk.
+    """Overlays pile-up (``settings.pileup_mean > 0`` or a ``settings.pileup_range``),
+    then applies the detector (if ``settings.detector``), to each batch of one chunk.
 
-    Its random numbers (pile-up counts, smearing) and its minimum-bias Pythia are seeded
-    from the chunk's identity, so a chunk's rows stay independent of who runs it.
+    Its random numbers (pile-up means and counts, smearing) and its minimum-bias Pythia
+    are seeded from the chunk's identity, so a chunk's rows stay independent of who runs
+    it. Per-event columns come with the particles: with pile-up, ``pileup_mu`` and
+    ``n_pileup`` (the drawn mean and the collisions overlaid) and the event activity of
+    :mod:`hepdl.generate._event_activity`; without, none (samples keep their columns).
     """
 
     def __init__(self, settings: SampleSettings, process: str, chunk: int) -> None:
@@ -22,22 +25,40 @@ class ChunkResponse:
 
         self.detector = settings.detector
         self.pileup_mean = settings.pileup_mean
+        self.pileup_range = settings.pileup_range
         self.rng = np.random.default_rng(chunk_seed(settings.seed, f"{process}/response", chunk))
         self.source = None
-        if self.pileup_mean > 0:
+        most = self.pileup_range[1] if self.pileup_range is not None else self.pileup_mean
+        if most > 0:  # a range 0:0 overlays nothing: no minimum-bias Pythia to start
             self.source = PileupSource(
                 sqrt_s=settings.sqrt_s,
                 seed=chunk_seed(settings.seed, f"{process}/pileup", chunk),
                 pythia_settings=settings.pythia_settings,
             )
 
-    def __call__(self, particles: Particles) -> Particles:
-        from hepdl.generate.detector import detector_response
-        from hepdl.generate.pileup import overlay_pileup, pileup_counts
+    @property
+    def has_pileup(self) -> bool:
+        return self.pileup_mean > 0 or self.pileup_range is not None
 
-        if self.source is not None:
-            counts = pileup_counts(self.rng, self.pileup_mean, particles.n_events)
-            particles = overlay_pileup(particles, self.source.take(int(counts.sum())), counts)
+    def __call__(self, particles: Particles) -> tuple[Particles, dict[str, np.ndarray]]:
+        """The particles to cluster, and (n_events,) columns of each event."""
+        from hepdl.generate._event_activity import event_activity
+        from hepdl.generate.detector import detector_response
+        from hepdl.generate.pileup import overlay_pileup, pileup_draws
+
+        columns: dict[str, np.ndarray] = {}
+        if self.has_pileup:
+            mu, counts = pileup_draws(
+                self.rng,
+                particles.n_events,
+                mean=self.pileup_mean if self.pileup_range is None else None,
+                mu_range=self.pileup_range,
+            )
+            if self.source is not None:
+                particles = overlay_pileup(particles, self.source.take(int(counts.sum())), counts)
+            columns = {"pileup_mu": mu, "n_pileup": counts}
         if self.detector is not None:
             particles = detector_response(particles, self.detector, self.rng)
-        return particles
+        if self.has_pileup:
+            columns.update(event_activity(particles))
+        return particles, columns

@@ -180,7 +180,8 @@ def generate(
     elif settings.reconstructed:
         raise GenerationError(
             f"sample {sample.name!r} is event-level: its features are computed at particle "
-            "level, so the settings 'detector' and 'pileup_mean' apply to jet samples only"
+            "level, so the settings 'detector' and 'pileup_mean' (or 'pileup_range') apply "
+            "to jet samples only"
         )
     plan = Plan(sample, settings, generator_versions())
     if out.exists() and not overwrite and _same_content(out, plan):

@@ -45,6 +45,52 @@ def pileup_counts(rng: np.random.Generator, mean: float, n_events: int) -> np.nd
     return rng.poisson(float(mean), _integer("n_events", n_events, 0)).astype(np.int64)
 
 
+def pileup_draws(
+    rng: np.random.Generator,
+    n_events: int,
+    *,
+    mean: float | None = None,
+    mu_range: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(mu (n_events,) float64, counts (n_events,) int64)``: each event's mean pile-up
+    and its number of pile-up collisions, for exactly one of ``mean`` and ``mu_range``.
+
+    With ``mean``, mu = mean and the counts are :func:`pileup_counts` (the same draws).
+    With ``mu_range = (low, high)``, mu ~ Uniform[low, high] per event, then the count ~
+    Poisson(mu): a sample flat in mu, as a calibration across pile-up conditions wants,
+    instead of one run's luminosity profile.
+    """
+    if (mean is None) == (mu_range is None):
+        raise GenerationError("pile-up draws need exactly one of 'mean' and 'mu_range'")
+    if mean is not None:
+        counts = pileup_counts(rng, mean, n_events)
+        return np.full(len(counts), float(mean)), counts
+    low, high = check_mu_range(mu_range)
+    mu = rng.uniform(low, high, _integer("n_events", n_events, 0))
+    return mu, rng.poisson(mu).astype(np.int64)
+
+
+def check_mu_range(mu_range: Any) -> tuple[float, float]:
+    """``(low, high)`` as floats; GenerationError unless two finite numbers, 0 <= low <= high."""
+    try:
+        low, high = mu_range
+    except (TypeError, ValueError):
+        low = high = None
+    numbers = all(
+        isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)
+        for v in (low, high)
+    )
+    if isinstance(mu_range, (str, bytes)) or not numbers:
+        raise GenerationError(
+            f"pile-up range must be two finite numbers (low, high), got {mu_range!r}"
+        )
+    if low < 0 or high < low:
+        raise GenerationError(
+            f"pile-up range must satisfy 0 <= low <= high, got low = {low}, high = {high}"
+        )
+    return float(low), float(high)
+
+
 def overlay_pileup(
     hard: Particles, minbias: Particles, n_per_event: np.ndarray
 ) -> FlaggedParticles:

@@ -55,6 +55,10 @@ class SampleSettings:
         applied before clustering, or None for particle level (the default).
     pileup_mean: overlay a Poisson number of minimum-bias events with this mean on each
         event (0: none). Jet samples only, like the detector.
+    pileup_range: (low, high), instead of pileup_mean: each event draws its mean mu
+        uniformly in [low, high], then a Poisson(mu) number of minimum-bias events; None
+        (the default) for none. Left out of :meth:`as_dict` when None, so the samples
+        made before it existed keep their fingerprint and bytes.
     """
 
     rows_per_class: int
@@ -73,6 +77,7 @@ class SampleSettings:
     max_events_per_chunk: int | None = None
     detector: DetectorSettings | None = None
     pileup_mean: float = 0.0
+    pileup_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         for option in ("rows_per_class", "seed", "chunk_rows"):
@@ -122,10 +127,14 @@ class SampleSettings:
         if not _is_finite(self.pileup_mean) or self.pileup_mean < 0:
             raise _bad(self, "pileup_mean", "a finite number >= 0 (mean pile-up collisions)")
         object.__setattr__(self, "pileup_mean", float(self.pileup_mean))
+        if self.pileup_range is not None:
+            object.__setattr__(self, "pileup_range", _pileup_range(self))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe: every setting, the detector's as a dict."""
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_"}
+        if self.pileup_range is None:
+            del values["pileup_range"]
         if self.detector is not None:
             values["detector"] = dataclasses.asdict(self.detector)
         return values
@@ -133,7 +142,36 @@ class SampleSettings:
     @property
     def reconstructed(self) -> bool:
         """Whether anything happens between Pythia's particles and the clustering."""
-        return self.detector is not None or self.pileup_mean > 0
+        return self.detector is not None or self.has_pileup
+
+    @property
+    def has_pileup(self) -> bool:
+        """Whether minimum-bias events are overlaid (a mean, or a range of means)."""
+        return self.pileup_mean > 0 or self.pileup_range is not None
+
+
+def _pileup_range(settings: SampleSettings) -> tuple[float, float]:
+    """The validated (low, high) of ``settings.pileup_range``."""
+    values = settings.pileup_range
+    if (
+        isinstance(values, (str, bytes, Mapping))
+        or not isinstance(values, Sequence | np.ndarray)
+        or len(values) != 2
+        or not all(_is_finite(v) for v in values)
+    ):
+        raise _bad(settings, "pileup_range", "None or two finite numbers (low, high)")
+    low, high = (float(v) for v in values)
+    if low < 0 or high < low:
+        raise GenerationError(
+            "setting 'pileup_range' must satisfy 0 <= low <= high (mean pile-up "
+            f"collisions), got low = {low}, high = {high}"
+        )
+    if settings.pileup_mean > 0:
+        raise GenerationError(
+            "settings 'pileup_mean' and 'pileup_range' conflict: give at most one (got "
+            f"pileup_mean = {settings.pileup_mean}, pileup_range = {(low, high)})"
+        )
+    return low, high
 
 
 def _detector_from(values: Mapping[str, Any]) -> DetectorSettings:
