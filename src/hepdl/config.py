@@ -48,7 +48,25 @@ class GenerateSource(_Section):
     rapidity_max: float | None = Field(None, gt=0)
     pythia_settings: list[str] = Field(default_factory=list)
     detector: bool = False  # the CMS-like detector response of hepdl.generate.detector
-    pileup_mean: float = Field(0.0, ge=0)
+    pileup_mean: float = Field(0.0, ge=0)  # Poisson(pileup_mean) collisions on each event
+    # Or, per event, mu drawn uniformly in [low, high], then Poisson(mu) collisions.
+    pileup_range: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _one_pileup(self) -> GenerateSource:
+        if self.pileup_range is not None:
+            low, high = self.pileup_range
+            if self.pileup_mean > 0:
+                raise ValueError(
+                    "data.generate.pileup_mean and data.generate.pileup_range: give one, not "
+                    "both (a fixed mean, or a range of means drawn per event)"
+                )
+            if not 0 <= low <= high:
+                raise ValueError(
+                    f"data.generate.pileup_range must be [low, high] with 0 <= low <= high, "
+                    f"got {list(self.pileup_range)}"
+                )
+        return self
 
     @field_validator("sample")
     @classmethod

@@ -50,7 +50,10 @@ def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
     from hepdl.generate import SampleSettings, generate
 
     options = source.settings_options()
-    described = json.dumps(source.model_dump(), sort_keys=True)
+    # Settings left unset since they were added do not change the name of a cached sample;
+    # SAMPLE_REVISION does, whenever generation writes other columns for the same settings.
+    settings = source.model_dump(exclude={"pileup_range"} if source.pileup_range is None else set())
+    described = json.dumps({**settings, **_revision()}, sort_keys=True)
     digest = hashlib.sha256(described.encode()).hexdigest()[:12]
     name = source.sample.replace(",", "+")
     path = cache_dir() / "samples" / f"{name}-{source.jets_per_class}-{digest}.parquet"
@@ -60,6 +63,16 @@ def generated_sample(source: GenerateSource, *, progress: Any = None) -> Path:
         jobs = max(1, os.cpu_count() or 1)
         generate(source.sample, SampleSettings(**options), path, progress=progress, jobs=jobs)
     return path
+
+
+# Revision of the generated files' columns: 2 added the particle-level jets (gen_jet_*)
+# and the pile-up columns to reconstructed samples, so older cached ones are not reused.
+SAMPLE_REVISION = 2
+
+
+def _revision() -> dict[str, int]:
+    """The digest entry of ``SAMPLE_REVISION`` (absent at 1, the names before it)."""
+    return {} if SAMPLE_REVISION == 1 else {"sample_revision": SAMPLE_REVISION}
 
 
 def _read_labeled(
