@@ -65,7 +65,7 @@ def _standardized_splits(jets: str) -> tuple[np.ndarray, np.ndarray, tuple[np.nd
 
 
 def test_registry_names():
-    assert list_classical_models() == sorted([*BASELINES, "least_squares"])
+    assert list_classical_models() == sorted([*BASELINES, "binned_calibration", "least_squares"])
     assert all(is_classical(name) for name in BASELINES)
     assert not is_classical("mlp")
 
@@ -174,7 +174,7 @@ def test_random_state_comes_from_the_seed(tmp_path, jets):
 def test_unknown_baseline_lists_the_valid_ones(tmp_path, jets):
     message = (
         "unknown classical model 'bdtt' (did you mean 'bdt'?); valid classical models: "
-        "bdt, least_squares, logistic_regression, random_forest, svm"
+        "bdt, binned_calibration, least_squares, logistic_regression, random_forest, svm"
     )
     with pytest.raises(ConfigError, match=re.escape(message)):
         train_classical(_config(tmp_path, jets, {"name": "bdtt"}))

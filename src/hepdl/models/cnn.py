@@ -13,6 +13,12 @@
 Convolutions use "same" padding, so only pooling (or a ResNet stride) shrinks the image.
 Every model ends in the ``mlp`` head and, like it, ``forward`` returns logits
 (B, out_features); ``probabilities`` applies the sigmoid or softmax output.
+
+Backbone and head (``hepdl.models``): ``forward_features`` is the convolutional ``body``,
+flatten and the hidden layers of the ``mlp`` (the submodule named ``head``, a name kept for
+the state_dict): image -> (B, num_features), num_features = the last entry of ``hidden``
+(the flattened body output without hidden layers, ResNet's default: its channel width).
+``forward_head`` is only the output layer, ``head.layers[-1]``; ``reset_head`` replaces it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import torch
 from torch import nn
 
 from hepdl.errors import ConfigError, DataError
+from hepdl.models._head import MLPHeaded
 from hepdl.models._registry import register_model
 from hepdl.models.mlp import MLP
 
@@ -66,7 +73,7 @@ def _pooled(size: tuple[int, int], pools: Sequence[int], *, option: str) -> tupl
     return height, width
 
 
-class _ImageModel(nn.Module):
+class _ImageModel(MLPHeaded, nn.Module):
     """Shared checks and output of the image models: ``body`` then the ``mlp`` head."""
 
     consumes = ("image",)
@@ -79,22 +86,17 @@ class _ImageModel(nn.Module):
         return self.image_size
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(image))  # (B, out_features)
+
+    def forward_features(self, image: torch.Tensor) -> torch.Tensor:
+        """Body, flatten and the hidden FC layers: image -> embedding (B, num_features)."""
         expected = (self.in_channels, *self.image_size)
         if image.ndim != 4 or tuple(image.shape[1:]) != expected:
             raise DataError(
                 f"{type(self).__name__}: expected image of shape (batch, {expected[0]}, "
                 f"{expected[1]}, {expected[2]}), got {tuple(image.shape)}"
             )
-        return self.head(self.body(image).flatten(1))  # (B, out_features)
-
-    @property
-    def output(self) -> str:
-        """The head's output activation (sigmoid, softmax or linear)."""
-        return self.head.output
-
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """Apply the output activation to logits from ``forward``."""
-        return self.head.probabilities(logits)
+        return self.head.forward_features(self.body(image).flatten(1))  # (B, num_features)
 
 
 @register_model("lenet")

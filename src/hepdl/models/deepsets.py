@@ -13,6 +13,11 @@ particle into two collinear ones with z_a + z_b = z leaves the sum unchanged. Pa
 particles (``mask = False``) get weight 0, so they never change the output.
 
 Defaults follow the paper: Phi (100, 100, 256), F (100, 100, 100), ReLU.
+
+Backbone and head (``hepdl.models``): ``forward_features`` is Phi, the (weighted) sum and
+the hidden layers of F: (B, num_features), num_features = the last entry of ``f_sizes``
+(the latent dimension, ``phi_sizes[-1]``, without them). ``forward_head`` is the linear
+output layer ``head``; ``reset_head`` replaces it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import torch
 from torch import nn
 
 from hepdl.errors import ConfigError
+from hepdl.models._head import check_embedding
 from hepdl.models._registry import register_model
 from hepdl.models._set_common import (
     check_dropout,
@@ -71,11 +77,36 @@ class _DeepSet(nn.Module):
         self.latent_dim = int(phi_sizes[-1])
         self.phi = _dense(phi_sizes, phi_in, dropout=0.0)
         self.f = _dense(f_sizes, self.latent_dim, dropout=dropout)
-        self.head = nn.Linear(int(f_sizes[-1]) if f_sizes else self.latent_dim, out_features)
+        self.num_features = int(f_sizes[-1]) if f_sizes else self.latent_dim
+        self.head = nn.Linear(self.num_features, out_features)
 
-    def _pool_and_classify(self, phi_in: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def _pool(self, phi_in: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """F(sum_i w_i Phi(phi_in_i)) without the output layer -> (B, num_features)."""
         latent = masked_sum(self.phi(phi_in), weights)  # (B, latent)
-        return self.head(self.f(latent))  # (B, out_features)
+        return self.f(latent)  # (B, num_features)
+
+    def forward(
+        self,
+        points: torch.Tensor | None,
+        features: torch.Tensor,
+        mask: torch.Tensor,
+        pairwise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """points (B, P, 2), features (B, P, F), mask (B, P) -> logits (B, out)."""
+        return self.forward_head(self.forward_features(points, features, mask, pairwise))
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """The output layer, no activation: embedding (B, num_features) -> logits."""
+        check_embedding(type(self).__name__, features, self.num_features)
+        return self.head(features)  # (B, out_features)
+
+    def reset_head(self, out_features: int, output: str = "linear") -> None:
+        """A fresh output layer of ``out_features`` and output activation ``output``;
+        Phi and F are kept."""
+        check_output(output, out_features)
+        self.head = nn.Linear(self.num_features, out_features).to(self.head.weight)
+        self.out_features = out_features
+        self.output = output
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""
@@ -118,18 +149,18 @@ class ParticleFlowNetwork(_DeepSet):
         )
         self.in_features = in_features
 
-    def forward(
+    def forward_features(
         self,
         points: torch.Tensor | None,
         features: torch.Tensor,
         mask: torch.Tensor,
         pairwise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """points (B, P, 2) unused, features (B, P, F), mask (B, P) -> logits (B, out)."""
+        """points (B, P, 2) unused, features (B, P, F), mask (B, P) -> (B, num_features)."""
         mask = check_point_cloud(
             "pfn", points=points, features=features, mask=mask, in_features=self.in_features
         )
-        return self._pool_and_classify(features, mask)
+        return self._pool(features, mask)
 
 
 @register_model("efn")
@@ -199,15 +230,15 @@ class EnergyFlowNetwork(_DeepSet):
             z = z / z.sum(dim=1, keepdim=True).clamp(min=torch.finfo(z.dtype).tiny)
         return z
 
-    def forward(
+    def forward_features(
         self,
         points: torch.Tensor,
         features: torch.Tensor,
         mask: torch.Tensor,
         pairwise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """points (B, P, 2), features (B, P, F), mask (B, P) -> logits (B, out)."""
+        """points (B, P, 2), features (B, P, F), mask (B, P) -> (B, num_features)."""
         mask = check_point_cloud(
             "efn", points=points, features=features, mask=mask, in_features=self.in_features
         )
-        return self._pool_and_classify(points, self.energy_weights(features, mask))
+        return self._pool(points, self.energy_weights(features, mask))

@@ -7,6 +7,10 @@ h_j = max_k (W_k x + b_k)_j (Goodfellow et al. 2013).
 ``forward`` returns logits: the output activation (sigmoid or softmax) is fused into the
 loss for numerical stability (the lectures' simplified output error, delta^L = a^L - y).
 ``probabilities`` applies it for prediction.
+
+Backbone and head (``hepdl.models``): ``forward_features`` is the hidden stack, features
+(B, F) -> (B, num_features) with ``num_features`` the last hidden width (F without hidden
+layers); ``forward_head`` the output layer ``layers[-1]``; ``reset_head`` replaces it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import torch
 from torch import nn
 
 from hepdl.errors import ConfigError
+from hepdl.models._head import check_embedding
 from hepdl.models._registry import register_model
+from hepdl.models._set_common import check_output
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout", "linear")
 OUTPUTS = ("sigmoid", "softmax", "linear")
@@ -142,35 +148,49 @@ class MLP(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width_in = width
-        layers.append(nn.Linear(width_in, out_features))
+        self.num_features = width_in  # the backbone's embedding width D
+        layers.append(nn.Linear(width_in, out_features))  # the head: layers[-1]
         self.layers = nn.Sequential(*layers)
+        self._init = {"scheme": init, "sigma_w": init_sigma_w, "sigma_b": init_sigma_b}
         self._initialize(init, sigma_w=init_sigma_w, sigma_b=init_sigma_b)
 
     def _initialize(self, scheme: str, *, sigma_w: float, sigma_b: float) -> None:
         if scheme == "default":
             return
         for module in self.modules():
-            if not isinstance(module, nn.Linear):
-                continue
-            if scheme == "xavier":
-                nn.init.xavier_normal_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif scheme == "he":
-                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-                nn.init.zeros_(module.bias)
-            else:  # "normal": variance sigma_w^2 / fan_in keeps activations O(1) with depth
-                nn.init.normal_(module.weight, std=sigma_w / math.sqrt(module.in_features))
-                nn.init.zeros_(module.bias)
-                if sigma_b > 0:
-                    nn.init.normal_(module.bias, std=sigma_b)
+            if isinstance(module, nn.Linear):
+                _initialize_linear(module, scheme, sigma_w=sigma_w, sigma_b=sigma_b)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(features))  # (B, out_features)
+
+    def forward_features(self, features: torch.Tensor) -> torch.Tensor:
+        """The hidden stack: features (B, F) -> embedding (B, num_features)."""
         if features.ndim != 2 or features.shape[1] != self.in_features:
             raise ValueError(
                 f"MLP expects features of shape (batch, {self.in_features}), "
                 f"got {tuple(features.shape)}"
             )
-        return self.layers(features)  # (B, out_features)
+        *hidden, _ = self.layers  # the modules nn.Sequential runs, without the head
+        for layer in hidden:
+            features = layer(features)
+        return features  # (B, num_features)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """The output layer, no activation: embedding (B, num_features) -> logits."""
+        check_embedding(type(self).__name__, features, self.num_features)
+        return self.layers[-1](features)  # (B, out_features)
+
+    def reset_head(self, out_features: int, output: str = "linear") -> None:
+        """A fresh output layer of ``out_features`` (initialised as the model's ``init``)
+        and output activation ``output``; the hidden stack is kept."""
+        check_output(output, out_features)
+        head = nn.Linear(self.num_features, out_features)
+        if self._init["scheme"] != "default":
+            _initialize_linear(head, **self._init)
+        self.layers[-1] = head.to(self.layers[-1].weight)
+        self.out_features = out_features
+        self.output = output
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""
@@ -179,3 +199,17 @@ class MLP(nn.Module):
         if self.output == "softmax":
             return torch.softmax(logits, dim=-1)
         return logits
+
+
+def _initialize_linear(module: nn.Linear, scheme: str, *, sigma_w: float, sigma_b: float) -> None:
+    if scheme == "xavier":
+        nn.init.xavier_normal_(module.weight)
+        nn.init.zeros_(module.bias)
+    elif scheme == "he":
+        nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        nn.init.zeros_(module.bias)
+    else:  # "normal": variance sigma_w^2 / fan_in keeps activations O(1) with depth
+        nn.init.normal_(module.weight, std=sigma_w / math.sqrt(module.in_features))
+        nn.init.zeros_(module.bias)
+        if sigma_b > 0:
+            nn.init.normal_(module.bias, std=sigma_b)

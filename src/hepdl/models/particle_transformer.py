@@ -21,6 +21,13 @@ output does not depend on the padding, in training mode as well.
 Defaults are the paper's: embed (128, 512, 128), pair embed (64, 64, 64), 8 heads, 8
 particle-attention and 2 class-attention blocks, FFN ratio 4, dropout 0.1 in the particle
 blocks and none in the class blocks.
+
+Backbone and head (``hepdl.models``): ``forward_features`` is the embeddings, the
+particle- and class-attention blocks, the final LayerNorm of the class token and the hidden
+FC layers ``head[:-1]`` (``head``: a name kept for the state_dict): (B, num_features),
+num_features = the last entry of ``fc_sizes`` (the model width ``embed_dims[-1]``
+without them, the paper's layout). ``forward_head`` is the output layer ``head[-1]``;
+``reset_head`` replaces it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from torch import nn
 
 from hepdl.errors import ConfigError
 from hepdl.models._attention import AttentionBlock
+from hepdl.models._head import check_embedding
 from hepdl.models._registry import register_model
 from hepdl.models._set_common import (
     check_dropout,
@@ -175,7 +183,8 @@ class ParticleTransformer(nn.Module):
             if fc_dropout > 0:
                 layers.append(nn.Dropout(fc_dropout))
             width_in = width
-        layers.append(nn.Linear(width_in, out_features))
+        self.num_features = width_in  # the backbone's embedding width D
+        layers.append(nn.Linear(width_in, out_features))  # the head: head[-1]
         self.head = nn.Sequential(*layers)
 
     def interaction_bias(self, pairwise: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -199,6 +208,16 @@ class ParticleTransformer(nn.Module):
     ) -> torch.Tensor:
         """points (B, P, 2) unused, features (B, P, F), mask (B, P),
         pairwise (B, P, P, pair_input_dim) or None -> logits (B, out_features)."""
+        return self.forward_head(self.forward_features(points, features, mask, pairwise))
+
+    def forward_features(
+        self,
+        points: torch.Tensor | None,
+        features: torch.Tensor,
+        mask: torch.Tensor,
+        pairwise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The normalised class token after the hidden FC layers -> (B, num_features)."""
         mask = check_point_cloud(
             "part",
             points=points,
@@ -216,7 +235,24 @@ class ParticleTransformer(nn.Module):
         cls = self.cls_token.expand(x.shape[0], -1, -1)  # (B, 1, C)
         for block in self.cls_blocks:
             cls = block(x, mask=mask, cls=cls)  # (B, 1, C)
-        return self.head(self.norm(cls.squeeze(1)))  # (B, out_features)
+        x = self.norm(cls.squeeze(1))  # (B, C)
+        *hidden, _ = self.head  # the modules nn.Sequential runs, without the output layer
+        for layer in hidden:
+            x = layer(x)
+        return x  # (B, num_features)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """The output layer, no activation: embedding (B, num_features) -> logits."""
+        check_embedding(type(self).__name__, features, self.num_features)
+        return self.head[-1](features)  # (B, out_features)
+
+    def reset_head(self, out_features: int, output: str = "linear") -> None:
+        """A fresh output layer of ``out_features`` and output activation ``output``;
+        the backbone is kept."""
+        check_output(output, out_features)
+        self.head[-1] = nn.Linear(self.num_features, out_features).to(self.head[-1].weight)
+        self.out_features = out_features
+        self.output = output
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""

@@ -19,6 +19,12 @@ not depend on the padding at all.
 Defaults are the paper's ParticleNet: k = 16, EdgeConv widths (64, 64, 64), (128, 128,
 128), (256, 256, 256), fusion, FC 256 with dropout 0.1. ParticleNet-Lite: k = 7,
 ((32, 32, 32), (64, 64, 64)), fc_sizes (128,).
+
+Backbone and head (``hepdl.models``): ``forward_features`` is the input BatchNorm, the
+EdgeConv blocks, the fusion, the masked mean and the hidden FC layers ``head[:-1]``
+(``head``: a name kept for the state_dict): (B, num_features), num_features = the last
+entry of ``fc_sizes`` (else the fusion width, else the last EdgeConv width).
+``forward_head`` is the output layer ``head[-1]``; ``reset_head`` replaces it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import torch
 from torch import nn
 
 from hepdl.models._edgeconv import EdgeConvBlock
+from hepdl.models._head import check_embedding
 from hepdl.models._registry import register_model
 from hepdl.models._set_common import (
     check_dropout,
@@ -119,7 +126,8 @@ class ParticleNet(nn.Module):
             if fc_dropout > 0:
                 layers.append(nn.Dropout(fc_dropout))
             width_in = width
-        layers.append(nn.Linear(width_in, out_features))
+        self.num_features = width_in  # the backbone's embedding width D
+        layers.append(nn.Linear(width_in, out_features))  # the head: head[-1]
         self.head = nn.Sequential(*layers)
 
     def forward(
@@ -133,6 +141,16 @@ class ParticleNet(nn.Module):
 
         ``pairwise`` is accepted for a uniform signature and not used.
         """
+        return self.forward_head(self.forward_features(points, features, mask, pairwise))
+
+    def forward_features(
+        self,
+        points: torch.Tensor,
+        features: torch.Tensor,
+        mask: torch.Tensor,
+        pairwise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The pooled embedding after the hidden FC layers -> (B, num_features)."""
         mask = check_point_cloud(
             "particlenet",
             points=points,
@@ -149,8 +167,24 @@ class ParticleNet(nn.Module):
             outputs.append(x)
         if self.fusion is not None:
             x = self.fusion(torch.cat(outputs, dim=1)) * keep  # (B, C_fusion, P)
-        pooled = masked_mean(x.transpose(1, 2), mask)  # (B, C)
-        return self.head(pooled)  # (B, out_features)
+        x = masked_mean(x.transpose(1, 2), mask)  # (B, C)
+        *hidden, _ = self.head  # the modules nn.Sequential runs, without the output layer
+        for layer in hidden:
+            x = layer(x)
+        return x  # (B, num_features)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """The output layer, no activation: embedding (B, num_features) -> logits."""
+        check_embedding(type(self).__name__, features, self.num_features)
+        return self.head[-1](features)  # (B, out_features)
+
+    def reset_head(self, out_features: int, output: str = "linear") -> None:
+        """A fresh output layer of ``out_features`` and output activation ``output``;
+        the backbone is kept."""
+        check_output(output, out_features)
+        self.head[-1] = nn.Linear(self.num_features, out_features).to(self.head[-1].weight)
+        self.out_features = out_features
+        self.output = output
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""

@@ -18,6 +18,12 @@ The jet embedding is the last layer's final state, read at each jet's own last p
 (packed sequences), so padding never enters the result; with ``bidirectional`` the
 backward direction's final state (at the first particle) is concatenated. The ``mlp`` head
 turns it into logits (B, out_features); ``probabilities`` applies the output activation.
+
+Backbone and head (``hepdl.models``): ``forward_features`` is the input normalisation, the
+recurrent layers and the hidden layers of the ``mlp`` (the submodule named ``head``, a
+name kept for the state_dict): (B, num_features), num_features = the last entry of
+``hidden`` (directions * hidden_size without hidden layers). ``forward_head`` is only the
+output layer, ``head.layers[-1]``; ``reset_head`` replaces it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from hepdl.errors import ConfigError, DataError
+from hepdl.models._head import MLPHeaded
 from hepdl.models._registry import register_model
 from hepdl.models.mlp import MLP
 
@@ -36,7 +43,7 @@ CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.
 
 
 @register_model("rnn")
-class RecurrentTagger(nn.Module):
+class RecurrentTagger(MLPHeaded, nn.Module):
     """A recurrent network (``cell``: the class's registered name) and an ``mlp`` head.
 
     Args:
@@ -101,6 +108,12 @@ class RecurrentTagger(nn.Module):
         )
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_head(self.forward_features(features, mask))  # (B, out_features)
+
+    def forward_features(
+        self, features: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The recurrent embedding and the hidden FC layers -> (B, num_features)."""
         if features.ndim != 3 or features.shape[2] != self.in_features:
             raise DataError(
                 f"{type(self).__name__}: expected features of shape (batch, particles, "
@@ -128,7 +141,7 @@ class RecurrentTagger(nn.Module):
         final = state[0] if isinstance(state, tuple) else state  # (layers * D, B, H)
         # The last layer's states: forward, then backward when bidirectional.
         embedding = torch.cat(list(final[-self.directions :]), dim=1)  # (B, D * H)
-        return self.head(embedding)  # (B, out_features)
+        return self.head.forward_features(embedding)  # (B, num_features)
 
     def _standardise(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Features of the real particles standardised, padded slots 0; (B, P, F)."""
@@ -156,15 +169,6 @@ class RecurrentTagger(nn.Module):
         out = features.new_zeros(features.shape)
         out[mask] = normed
         return out
-
-    @property
-    def output(self) -> str:
-        """The head's output activation (sigmoid, softmax or linear)."""
-        return self.head.output
-
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """Apply the output activation to logits from ``forward``."""
-        return self.head.probabilities(logits)
 
 
 @register_model("lstm")

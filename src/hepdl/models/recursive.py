@@ -17,6 +17,12 @@ and the root's h is the jet embedding, classified by the ``mlp`` head. The gated
 
 The nodes are evaluated level by level: all nodes of height l, of every jet in the batch,
 in one batched merge, so a batch costs one call per tree height, not one per node.
+
+Backbone and head (``hepdl.models``): ``forward_features`` is the root embedding
+(``embed``) and the hidden layers of the ``mlp`` (the submodule named ``head``, a name kept
+for the state_dict): (B, num_features), num_features = the last entry of ``hidden``
+(hidden_size without hidden layers). ``forward_head`` is only the output layer,
+``head.layers[-1]``; ``reset_head`` replaces it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import torch
 from torch import nn
 
 from hepdl.errors import ConfigError, DataError
+from hepdl.models._head import MLPHeaded
 from hepdl.models._registry import register_model
 from hepdl.models.mlp import MLP
 
@@ -34,7 +41,7 @@ TREE_KEYS = ("features", "children", "level", "roots")
 
 
 @register_model("recursive")
-class RecursiveTagger(nn.Module):
+class RecursiveTagger(MLPHeaded, nn.Module):
     """The simple recursive embedding of Louppe et al. and an ``mlp`` head.
 
     Args:
@@ -120,16 +127,11 @@ class RecursiveTagger(nn.Module):
         return (gates * options).sum(dim=1)  # (n, H)
 
     def forward(self, tree: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.embed(tree))  # (B, out_features)
+        return self.forward_head(self.forward_features(tree))  # (B, out_features)
 
-    @property
-    def output(self) -> str:
-        """The head's output activation (sigmoid, softmax or linear)."""
-        return self.head.output
-
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """Apply the output activation to logits from ``forward``."""
-        return self.head.probabilities(logits)
+    def forward_features(self, tree: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Root embedding and the hidden FC layers -> (B, num_features)."""
+        return self.head.forward_features(self.embed(tree))  # (B, num_features)
 
 
 def _checked(

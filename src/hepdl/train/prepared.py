@@ -52,10 +52,8 @@ def prepare_data(
     scikit-learn baseline: ``build_model=False``, and ``inputs`` stay as represented).
     ``check_sample`` refuses a sample before anything is fitted (a baseline's flat inputs)."""
     from hepdl.data.scaling import Standardizer
-    from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import task_class
-    from hepdl.train.artifacts import model_hyperparameters
     from hepdl.train.inputs import load_sample, split_rows
 
     kind = task_class(config.task.kind)
@@ -83,14 +81,7 @@ def prepare_data(
     targets = coding.encode(sample)  # (N,) or (N, T)
     model = None
     if build_model:
-        width = inputs["features"].shape[-1] if "features" in inputs else None
-        hyper = model_hyperparameters(
-            config.model,
-            representation=config.data.representation.name,
-            in_features=width,
-            head=coding.head_options,
-        )
-        model = create_model(config.model.name, **hyper)
+        model = build_task_model(config, coding, inputs)
         inputs = model_inputs(model, inputs)  # the arrays this architecture consumes
     return PreparedData(
         sample=sample,
@@ -103,6 +94,22 @@ def prepare_data(
         targets=targets,
         model=model,
     )
+
+
+def build_task_model(config: ExperimentConfig, coding: Any, arrays: dict[str, Any]) -> Any:
+    """The model of ``config`` for the representation's ``arrays`` (each (N, ...)): its
+    input width from ``features``, its head from the task's ``coding``."""
+    from hepdl.models import create_model
+    from hepdl.train.artifacts import model_hyperparameters
+
+    width = arrays["features"].shape[-1] if "features" in arrays else None
+    hyper = model_hyperparameters(
+        config.model,
+        representation=config.data.representation.name,
+        in_features=width,
+        head=coding.head_options,
+    )
+    return create_model(config.model.name, **hyper)
 
 
 def _fit_rows(inputs: dict[str, np.ndarray], index: np.ndarray, representation: str) -> Any:

@@ -151,13 +151,13 @@ def train_streaming(
 
     from hepdl.data import create_representation
     from hepdl.data.streaming import StreamingLoader
-    from hepdl.models import create_model
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import create_task, task_class
     from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
     from hepdl.train._timing import run_costs
-    from hepdl.train.artifacts import Preprocessing, model_hyperparameters, save_trained
+    from hepdl.train.artifacts import Preprocessing, save_trained
     from hepdl.train.evaluate import predict_probabilities
+    from hepdl.train.prepared import build_task_model
 
     data, stream = config.data, config.data.streaming
     kind = task_class(config.task.kind)
@@ -173,14 +173,7 @@ def train_streaming(
     # The task's target coding, fitted on the first fit_rows training rows.
     first = view(head)
     coding = kind.fit_targets(config.task, first, np.arange(len(first.labels)), data)
-    width = head["features"].shape[-1] if "features" in head else None
-    hyper = model_hyperparameters(
-        config.model,
-        representation=config.data.representation.name,
-        in_features=width,
-        head=coding.head_options,
-    )
-    model = create_model(config.model.name, **hyper)
+    model = build_task_model(config, coding, head)
     names = list(model_inputs(model, head))
     task = create_task(config.task, model, **coding.task_options(config.evaluate))
 
