@@ -63,7 +63,7 @@ def write_config(tmp_path: Path, jets: str, *, task=None, model=None, data=None,
             "lr": 0.003,
             "bins": 4,
             **(task or {}),
-        },  # fmt: skip
+        },
         "trainer": {"max_epochs": 12, "progress_bar": False, "output_dir": str(tmp_path / "runs")},
         **top,
     }
@@ -162,9 +162,10 @@ def test_evaluate_with_the_target_gives_the_metrics(tmp_path, jets):
 def test_streamed_regression(tmp_path, jets):
     val = write_jets(tmp_path / "val.parquet", n=600, seed=1)
     test = write_jets(tmp_path / "test.parquet", n=600, seed=2)
-    data = {"streaming": {"val_files": [val], "test_files": [test], "chunk_rows": 500,
-                          "fit_rows": 1000}}  # fmt: skip
-    run, metrics, _ = train(write_config(tmp_path, jets, data=data))
+    data = {
+        "streaming": {"val_files": [val], "test_files": [test], "chunk_rows": 500, "fit_rows": 1000}
+    }
+    _, metrics, _ = train(write_config(tmp_path, jets, data=data))
     assert metrics["streamed"] is True and metrics["n"] == 600
     assert abs(metrics["response"] - 1.0) < 0.05
     assert metrics["relative_resolution"] < metrics["baseline"]["relative_resolution"]
@@ -175,9 +176,17 @@ def test_a_target_crossing_zero_gets_residual_metrics(tmp_path):
     rng = np.random.default_rng(4)
     eta = rng.uniform(-2.5, 2.5, 1500)
     path = tmp_path / "jets.parquet"
-    pq.write_table(pa.table({"jet_pt": rng.uniform(50, 100, 1500), "jet_eta": eta,
-                             "jet_nparticles": eta + rng.normal(0, 0.1, 1500),
-                             "gen_jet_pt": eta}), path)  # fmt: skip
+    pq.write_table(
+        pa.table(
+            {
+                "jet_pt": rng.uniform(50, 100, 1500),
+                "jet_eta": eta,
+                "jet_nparticles": eta + rng.normal(0, 0.1, 1500),
+                "gen_jet_pt": eta,
+            }
+        ),
+        path,
+    )
     run, metrics, output = train(write_config(tmp_path, str(path), task={"ratio_to": None}))
     assert metrics["response"] is None and "residual metrics" in metrics["note"]
     saved = np.load(run / "predictions.npz")
@@ -207,8 +216,16 @@ def test_a_missing_target_column_is_named_with_the_closest(tmp_path, jets):
 def test_a_non_numeric_target_is_refused(tmp_path):
     path = tmp_path / "jets.parquet"
     pq.write_table(
-        pa.table({"jet_pt": [1.0, 2.0], "jet_eta": [0.0, 1.0], "jet_nparticles": [3.0, 4.0],
-                  "gen_jet_pt": ["a", "b"]}), path)  # fmt: skip
+        pa.table(
+            {
+                "jet_pt": [1.0, 2.0],
+                "jet_eta": [0.0, 1.0],
+                "jet_nparticles": [3.0, 4.0],
+                "gen_jet_pt": ["a", "b"],
+            }
+        ),
+        path,
+    )
     output = error_of(write_config(tmp_path, str(path)))
     assert "task.targets 'gen_jet_pt' must hold one number per row" in output
 
@@ -218,8 +235,16 @@ def test_a_nan_target_is_refused_with_its_row(tmp_path):
     gen = np.linspace(50, 100, 40)
     gen[7] = np.nan
     pq.write_table(
-        pa.table({"jet_pt": gen * 0.9, "jet_eta": np.zeros(40), "jet_nparticles": np.ones(40),
-                  "gen_jet_pt": gen}), path)  # fmt: skip
+        pa.table(
+            {
+                "jet_pt": gen * 0.9,
+                "jet_eta": np.zeros(40),
+                "jet_nparticles": np.ones(40),
+                "gen_jet_pt": gen,
+            }
+        ),
+        path,
+    )
     output = error_of(write_config(tmp_path, str(path)))
     assert "task.targets 'gen_jet_pt' has 1 NaN or infinite value(s) (first in row 7)" in output
 
@@ -227,8 +252,16 @@ def test_a_nan_target_is_refused_with_its_row(tmp_path):
 def test_a_constant_target_is_refused(tmp_path):
     path = tmp_path / "jets.parquet"
     pq.write_table(
-        pa.table({"jet_pt": np.linspace(1, 2, 40), "jet_eta": np.zeros(40),
-                  "jet_nparticles": np.ones(40), "gen_jet_pt": np.full(40, 5.0)}), path)  # fmt: skip
+        pa.table(
+            {
+                "jet_pt": np.linspace(1, 2, 40),
+                "jet_eta": np.zeros(40),
+                "jet_nparticles": np.ones(40),
+                "gen_jet_pt": np.full(40, 5.0),
+            }
+        ),
+        path,
+    )
     output = error_of(write_config(tmp_path, str(path), task={"ratio_to": None}))
     assert "task.targets 'gen_jet_pt' has the same value in every training row" in output
 
