@@ -250,7 +250,7 @@ class ScheduleConfig(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ScheduleConfig:
-        from hepdl.tasks._optim import check_schedule  # torch: only when a schedule is given
+        from hepdl.tasks import check_schedule  # torch: only when a schedule is given
 
         check_schedule(self.model_dump())
         return self

@@ -162,7 +162,7 @@ def _plot(values: dict[str, dict[str, np.ndarray]], out_dir: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hepdl.plots._style import hep_style
+    from hepdl.plots import hep_style
 
     quantities = next(iter(values.values())).keys()
     with hep_style():

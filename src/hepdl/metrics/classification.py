@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from hepdl.errors import DataError
-from hepdl.metrics._checks import (
+from hepdl.metrics.checks import (
     as_1d,
     check_both_classes,
     check_efficiency,

@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 from hepdl.errors import DataError
-from hepdl.metrics._checks import check_same_length, check_scores, check_weights
+from hepdl.metrics.checks import check_same_length, check_scores, check_weights
 
 __all__ = [
     "MIN_ENTRIES",

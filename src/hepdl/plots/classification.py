@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from hepdl.errors import DataError
-from hepdl.metrics._checks import check_labels, check_same_length, check_scores
+from hepdl.metrics.checks import check_labels, check_same_length, check_scores
 from hepdl.plots._style import (
     BACKGROUND_COLOR,
     SIGNAL_COLOR,

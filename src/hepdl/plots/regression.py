@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from hepdl.errors import DataError
-from hepdl.metrics._checks import check_same_length, check_scores
+from hepdl.metrics.checks import check_same_length, check_scores
 from hepdl.plots._style import check_path, hep_style, new_figure, save_figure
 
 __all__ = [

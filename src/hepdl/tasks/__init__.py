@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from hepdl.tasks._base import TaskBase
+from hepdl.tasks._optim import check_schedule
 from hepdl.tasks._registry import list_tasks, register_task, task_class, task_config_class
 from hepdl.tasks.classify import ClassificationTask, ClassifyConfig
 from hepdl.tasks.regress import RegressConfig, RegressionTask
@@ -36,6 +37,7 @@ __all__ = [
     "RegressConfig",
     "RegressionTask",
     "TaskBase",
+    "check_schedule",
     "create_task",
     "list_tasks",
     "register_task",

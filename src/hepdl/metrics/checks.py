@@ -1,4 +1,4 @@
-"""Input checks shared by the metric functions.
+"""Input checks shared by the metric functions and the figures that draw them.
 
 Each check turns array-likes into NumPy arrays and raises :class:`hepdl.errors.DataError`
 with a message that names the argument and says what was expected.
