@@ -470,6 +470,24 @@ def _check_task_metrics(config: ExperimentConfig) -> None:
         _check_monitor(schedule.monitor, metrics, key="task.schedule.monitor", kind=kind)
 
 
+def _check_standardize(data: DataConfig) -> None:
+    """data.standardize scales flat feature columns; a representation of images, sequences
+    or point clouds (no ``flat_features``) is refused before any data is read."""
+    from hepdl.data.representations import REPRESENTATIONS, provided_arrays
+
+    name = data.representation.name
+    factory = REPRESENTATIONS.factory(name)
+    declared = getattr(factory, "provides", None)
+    if not data.standardize or declared is None or getattr(factory, "flat_features", False):
+        return
+    arrays = provided_arrays(name, data.representation.options()) or ()
+    raise ConfigError(
+        f"data.standardize: true scales flat feature columns (N, F), but representation "
+        f"'{name}' gives {', '.join(arrays)}; set data.standardize: false (images, sequences "
+        "and point clouds are normalised by the representation and the models)"
+    )
+
+
 def _check_registered_options(config: ExperimentConfig, source: str) -> None:
     from hepdl.data import representations
     from hepdl.models import check_model_options
@@ -496,6 +514,7 @@ def _check_registered_options(config: ExperimentConfig, source: str) -> None:
             config.data.representation.options(),
             where="data.representation",
         )
+        _check_standardize(config.data)
         if not is_classical(config.model.name):
             from hepdl.models.inputs import check_model_fits_representation
 

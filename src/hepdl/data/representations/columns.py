@@ -25,6 +25,7 @@ class ColumnsRepresentation:
 
     name = "columns"
     provides = ("features",)  # the arrays __call__ returns
+    flat_features = True  # data.standardize can scale its features (N, F)
 
     def __init__(self, *, columns: Sequence[str]) -> None:
         if isinstance(columns, str) or not isinstance(columns, Sequence):

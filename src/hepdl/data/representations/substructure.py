@@ -41,6 +41,7 @@ class SubstructureRepresentation:
 
     name = "substructure"
     provides = ("features",)  # the arrays __call__ returns
+    flat_features = True  # data.standardize can scale its features (N, F)
 
     def __init__(self, *, features: Sequence[str] | None = None, jet_radius: float = 0.8) -> None:
         known = _known_features()

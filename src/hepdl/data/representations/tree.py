@@ -88,6 +88,7 @@ class TreeRepresentation:
     name = "tree"
     # Its node arrays reach a model as one input, ``tree`` (hepdl.models.inputs).
     provides = ("tree",)
+    flat_features = True  # data.standardize scales its node features (T, F)
 
     def __init__(
         self,
