@@ -140,7 +140,16 @@ def write_regression_report(
             reference = regression_summary(baseline, true[:, t], bins=edges)
             result["baseline"] = {
                 "estimate": coding.ratio_to,
-                **{k: reference[k] for k in ("response", "resolution", "relative_resolution")},
+                **{
+                    k: reference[k]
+                    for k in (
+                        "response",
+                        "response_error",
+                        "resolution",
+                        "relative_resolution",
+                        "relative_resolution_error",
+                    )
+                },
                 "binned": reference["binned"],
             }
             curves[name][f"baseline ({coding.ratio_to})"] = reference["binned"]
