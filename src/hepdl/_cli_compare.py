@@ -23,15 +23,22 @@ def _report(table: str, paths: list[Path]) -> None:
 def compare(
     run_dirs: Annotated[list[Path], typer.Argument(help="Finished run directories.")],
     out: Annotated[
-        Path, typer.Option(help="Where to write comparison.md and roc_comparison.png.")
+        Path,
+        typer.Option(
+            help="Where to write comparison.md and the figure (roc_comparison.png; "
+            "response_comparison.png for regressions)."
+        ),
     ] = Path("comparison"),
     group_by: Annotated[
         str,
         typer.Option(help="One row per 'model' (model.name) or per 'config' (its name)."),
     ] = "model",
 ) -> None:
-    """Compare runs: mean ± std over each group's seeds of AUC, accuracy, rejections,
-    parameters, s/epoch and jets/s, sorted by AUC; ROC curves with seed bands."""
+    """Compare runs of one task kind: mean ± std over each group's seeds of the task's
+    metrics (classifiers: AUC, accuracy, rejections, sorted by AUC; regressions: relative
+    resolution, response, core sigma, RMSE, the baseline's resolution, sorted by
+    resolution), parameters, s/epoch and jets/s; ROC curves with seed bands, or the
+    response and resolution curves overlaid."""
     from hepdl.train.compare import compare_runs
 
     try:
@@ -52,7 +59,9 @@ def ensemble(
         typer.Option("--set", help="Override a key, e.g. --set trainer.max_epochs=5 (repeatable)."),
     ] = None,
 ) -> None:
-    """Train CONFIG with N seeds (same split) and compare the members with their average."""
+    """Train CONFIG with N seeds (same split) and compare the members with their average
+    (the mean score of a classifier, the mean prediction of a regression, with the spread
+    across members)."""
     import logging
 
     from hepdl.config import load_config

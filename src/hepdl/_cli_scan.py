@@ -20,7 +20,10 @@ _STORAGE = typer.Option(
     "(default: sqlite:///<out>/study.db)."
 )
 _STUDY = typer.Option(help="Study name; the same name joins or resumes the study.")
-_METRIC = typer.Option(help="Test metric to optimise and plot (auc, accuracy, max_sic, ...).")
+_METRIC = typer.Option(
+    help="Test metric to optimise and plot (default: the task's own, auc for classify, "
+    "relative_resolution for regress; or accuracy, max_sic, response, rmse, ...)."
+)
 
 
 def _prepare(config: Path, overrides: list[str]) -> None:
@@ -46,12 +49,13 @@ def _prepare(config: Path, overrides: list[str]) -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures: our own line per trial
 
 
-def _print_summary(result: Any, *, keys: list[str], metric: str) -> None:
+def _print_summary(result: Any, *, keys: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from hepdl.train._scan_space import short_text
+    from hepdl.train.scan import short_text
 
+    metric = result.metric  # the task's default metric unless --metric named one
     table = Table(title=f"{result.study_name}: test {metric}, mean ± std over seeds")
     for column in (*keys, "runs", "failures", metric):
         table.add_column(column)
@@ -93,8 +97,14 @@ def scan(
     seeds: Annotated[int, typer.Option(help="Trainings per point, seeds seed, seed+1, ...")] = 1,
     set_: Annotated[list[str] | None, _SET] = None,
     out: Annotated[Path | None, _OUT] = None,
-    metric: Annotated[str, _METRIC] = "auc",
-    direction: Annotated[str, typer.Option(help="maximize or minimize the metric.")] = "maximize",
+    metric: Annotated[str | None, _METRIC] = None,
+    direction: Annotated[
+        str | None,
+        typer.Option(
+            help="maximize or minimize the metric (default: its better direction; a "
+            "response is scanned for the point nearest 1)."
+        ),
+    ] = None,
     storage: Annotated[str | None, _STORAGE] = None,
     study_name: Annotated[str | None, _STUDY] = None,
 ) -> None:
@@ -103,11 +113,10 @@ def scan(
     Writes results.csv, results.md (mean ± std over seeds of every test metric per point),
     heatmap.png (grids) and scan.json. Interrupted? Run the same command again: it resumes.
     """
-    from hepdl.train._scan_space import parse_grid, parse_param
-    from hepdl.train.scan import ScanRequest, run_scan
+    from hepdl.train.scan import ScanRequest, parse_grid, parse_param, run_scan
 
     try:
-        if direction not in ("maximize", "minimize"):
+        if direction not in (None, "maximize", "minimize"):
             raise HepdlError(f"--direction {direction!r}: expected maximize or minimize")
         request = ScanRequest(
             config_path=config,
@@ -126,14 +135,14 @@ def scan(
         result = run_scan(request, report=typer.echo)
     except HepdlError as err:
         fail(err)
-    _print_summary(result, keys=request.keys(), metric=metric)
+    _print_summary(result, keys=request.keys())
 
 
 def learning_curve(
     config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
     sizes: Annotated[str, typer.Option(help="Training rows, e.g. --sizes 1000,3000,10000.")],
     seeds: Annotated[int, typer.Option(help="Trainings per size (the band).")] = 3,
-    metric: Annotated[str, _METRIC] = "auc",
+    metric: Annotated[str | None, _METRIC] = None,
     set_: Annotated[list[str] | None, _SET] = None,
     out: Annotated[Path | None, _OUT] = None,
     storage: Annotated[str | None, _STORAGE] = None,
@@ -159,7 +168,7 @@ def learning_curve(
         )
     except HepdlError as err:
         fail(err)
-    _print_summary(result, keys=[SIZE_KEY], metric=metric)
+    _print_summary(result, keys=[SIZE_KEY])
 
 
 def register(app: typer.Typer) -> None:

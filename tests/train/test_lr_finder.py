@@ -15,9 +15,10 @@ from hepdl._cli_optim import register
 from hepdl.config import config_from_dict
 from hepdl.errors import ConfigError
 from hepdl.models import create_model
+from hepdl.plots.lr_finder import plot_lr_find
 from hepdl.tasks import ClassificationTask
 from hepdl.train.loaders import tensor_loader
-from hepdl.train.lr_finder import find_lr, lr_find_experiment, plot_lr_find
+from hepdl.train.lr_finder import SUGGESTION_SKIP, find_lr, lr_find_experiment
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -50,7 +51,13 @@ def test_range_test_on_a_tiny_problem_restores_the_weights(tmp_path):
         assert torch.equal(value, initial[name]), name
     assert task.lr == 0.123
 
-    path = plot_lr_find(result, tmp_path / "lr_find.png")
+    path = plot_lr_find(
+        result.lrs,
+        result.losses,
+        suggestion=result.suggestion,
+        path=tmp_path / "lr_find.png",
+        warmup=SUGGESTION_SKIP + 1,
+    )
     assert path.read_bytes().startswith(PNG)
 
 

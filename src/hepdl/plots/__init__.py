@@ -13,6 +13,9 @@ from hepdl.plots.classification import (
     plot_score_distributions,
     plot_training_history,
 )
+from hepdl.plots.comparison import plot_roc_bands
+from hepdl.plots.learning_curve import plot_learning_curve
+from hepdl.plots.lr_finder import plot_lr_find
 from hepdl.plots.regression import (
     plot_predicted_vs_true,
     plot_pulls,
@@ -22,11 +25,14 @@ from hepdl.plots.regression import (
 
 __all__ = [
     "hep_style",
+    "plot_learning_curve",
+    "plot_lr_find",
     "plot_predicted_vs_true",
     "plot_pulls",
     "plot_ratio_distribution",
     "plot_response_resolution",
     "plot_roc",
+    "plot_roc_bands",
     "plot_score_distributions",
     "plot_training_history",
     "save_figure",

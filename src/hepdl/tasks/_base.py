@@ -207,6 +207,26 @@ class TaskBase(L.LightningModule):
         """The title and (name, value) rows of the CLI's table of test metrics."""
         raise NotImplementedError("a task must define summary")
 
+    @classmethod
+    def comparison_columns(
+        cls, metrics: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str, str, str, str | None]]:
+        """The task's columns of ``hepdl compare``'s table for runs whose test metrics
+        (metrics.json, one per run) are ``metrics``, the first ranking the rows (its
+        ``metric_direction``): (key, header, format of one number, above). ``key`` is an
+        entry of metrics.json ("a.b": entry b of entry a); ``above`` the entry a null
+        value lies above (a rejection with no background left: ``n_background``) or None.
+        The run costs (parameters, s/epoch, jets/s) follow them for every task."""
+        raise NotImplementedError(f"{cls.__name__} must define comparison_columns")
+
+    @classmethod
+    def metric_direction(cls, name: str) -> str | None:
+        """Which value of the test metric ``name`` is better: "max" (AUC), "min" (a
+        resolution, an RMSE, a loss), "one" / "zero" (nearest 1, a response; nearest 0, a
+        bias), or None where it ranks nothing. It ranks ``hepdl compare``'s rows and is the
+        default direction of ``hepdl scan`` and ``learning-curve``."""
+        raise NotImplementedError(f"{cls.__name__} must define metric_direction")
+
     # ---------------------------------------------------------------- the epoch's records
     def record(self, stage: str, loss: torch.Tensor, rows: int, payload: Any = None) -> None:
         """Keep this step's loss and ``payload`` for the epoch: references only (no tensor

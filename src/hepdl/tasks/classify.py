@@ -198,6 +198,33 @@ class ClassificationTask(TaskBase):
     def summary(metrics: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
         return classification_summary_rows(metrics)
 
+    # ------------------------------------------------------------ comparing runs
+    @classmethod
+    def comparison_columns(
+        cls, metrics: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str, str, str, str | None]]:
+        """AUC (ranks), accuracy, then 1/eps_B at each eps_S any run records, rising."""
+        prefix = "rejection_at_eps_s_"
+        keys = sorted(
+            {key for m in metrics for key in m if key.startswith(prefix)},
+            key=lambda key: float(key.removeprefix(prefix)),
+        )
+        columns: list[tuple[str, str, str, str | None]] = [
+            ("auc", "AUC", "{:.4f}", None),
+            ("accuracy", "accuracy", "{:.4f}", None),
+        ]
+        # null: no background jet passes the cut, the rejection exceeds n_background
+        columns += [
+            (key, f"1/eps_B @ eps_S={key.removeprefix(prefix)}", "{:.1f}", "n_background")
+            for key in keys
+        ]
+        return columns
+
+    @classmethod
+    def metric_direction(cls, name: str) -> str | None:
+        """A loss is better low; any other metric high (AUC, accuracy, rejections, SIC)."""
+        return _direction(name)
+
 
 class ClassTargets(TargetCoding):
     """Integer labels (N,) of ``class_names``; the signal class ranks the ROC."""

@@ -229,6 +229,42 @@ class RegressionTask(TaskBase):
     def summary(metrics: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
         return regression_summary_rows(metrics)
 
+    # ------------------------------------------------------------ comparing runs
+    @classmethod
+    def comparison_columns(
+        cls, metrics: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str, str, str, str | None]]:
+        """Of the first target: relative resolution (ranks), response, Gaussian core
+        sigma, RMSE; the baseline's relative resolution and an ensemble's member spread
+        where a run records them."""
+        columns: list[tuple[str, str, str, str | None]] = [
+            ("relative_resolution", "rel. resolution", "{:.4f}", None),
+            ("response", "response", "{:.4f}", None),
+            ("core_sigma", "core sigma", "{:.4f}", None),
+            ("rmse", "RMSE", "{:.4g}", None),
+        ]
+        if any(m.get("baseline") for m in metrics):
+            columns.append(
+                ("baseline.relative_resolution", "baseline rel. resolution", "{:.4f}", None)
+            )
+        if any("member_spread" in m for m in metrics):
+            columns.append(("member_spread", "member spread", "{:.4f}", None))
+        return columns
+
+    @classmethod
+    def metric_direction(cls, name: str) -> str | None:
+        """Resolutions, widths and errors are better low; a response (or a core mean, a
+        pull width) nearest 1; a bias (a pull mean) nearest 0. A ``val_`` prefix or a
+        ``baseline.`` path reads as the metric itself."""
+        name = name.removeprefix("val_").rsplit(".", 1)[-1]
+        if name in ("response", "core_mean", "pull_width", "pull_width_iqr"):
+            return "one"
+        if name in ("bias", "pull_mean"):
+            return "zero"
+        if name.endswith(("resolution", "sigma", "rmse", "mae", "loss", "_error", "spread")):
+            return "min"
+        return None
+
 
 def ratio_metrics(
     predicted: np.ndarray, true: np.ndarray, *, suffixes: Sequence[str]

@@ -1,9 +1,6 @@
-"""heatmap.png: a scan's metric over its first two grid keys, one annotated cell per point.
-
-Numeric keys whose values span a decade or more get a log axis (cell edges at the
-geometric midpoints); other keys are drawn as evenly spaced categories. With more than two
-keys, a cell shows the best point over the others.
-"""
+"""heatmap.png: a scan's metric over its first two grid keys, one annotated cell per point
+(drawn by :func:`hepdl.plots.scan.plot_heatmap`). With more than two keys, a cell shows
+the best point over the others; failed points read FAIL on a grey cell."""
 
 from __future__ import annotations
 
@@ -18,26 +15,6 @@ from hepdl.train._scan_report import ScanRow
 from hepdl.train._scan_space import yaml_text
 
 
-def _numeric(values: Sequence[Any]) -> bool:
-    return len(values) > 1 and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in values
-    )
-
-
-def _axis(values: Sequence[Any]) -> tuple[list[Any], np.ndarray, np.ndarray, str]:
-    """Sorted values, cell centres (V,), cell edges (V + 1,) and the axis scale."""
-    if not _numeric(values):
-        centres = np.arange(len(values), dtype=np.float64)
-        return list(values), centres, np.arange(len(values) + 1) - 0.5, "linear"
-    ordered = sorted(values)
-    x = np.asarray(ordered, dtype=np.float64)  # (V,)
-    log = x[0] > 0 and x[-1] / x[0] >= 10
-    t = np.log10(x) if log else x
-    inner = (t[1:] + t[:-1]) / 2  # midpoints between neighbouring values
-    edges = np.concatenate([[2 * t[0] - inner[0]], inner, [2 * t[-1] - inner[-1]]])
-    return ordered, x, (10**edges if log else edges), ("log" if log else "linear")
-
-
 def plot_heatmap(
     rows: Sequence[ScanRow],
     *,
@@ -45,17 +22,21 @@ def plot_heatmap(
     metric: str,
     direction: str,
     path: Path,
+    target: float | None = None,
 ) -> Path:
     """Mean ``metric`` per cell (annotated mean ± std, FAIL for failed points) over
-    ``keys[0]`` (x) and ``keys[1]`` (y; a single row with one key)."""
-    from hepdl.plots._style import hep_style, new_figure, save_figure
+    ``keys[0]`` (x) and ``keys[1]`` (y; a single row with one key). The best point of a
+    cell is the highest (``direction`` "maximize") or lowest mean, or with ``target`` the
+    one nearest to it."""
+    from hepdl.plots.scan import heatmap_order
+    from hepdl.plots.scan import plot_heatmap as draw
 
     x_key, y_key = keys[0], (keys[1] if len(keys) > 1 else None)
-    xs, x_centres, x_edges, x_scale = _axis(_distinct(rows, x_key))
-    ys, y_centres, y_edges, y_scale = _axis(_distinct(rows, y_key) if y_key else [None])
+    xs = heatmap_order(_distinct(rows, x_key))
+    ys = heatmap_order(_distinct(rows, y_key)) if y_key else [None]
     z = np.full((len(ys), len(xs)), np.nan)  # (Y, X) mean of the best point per cell
     notes = [["" for _ in xs] for _ in ys]
-    better = max if direction == "maximize" else min
+    better = _better(direction, target)
     for row in rows:
         i, j = _index(ys, row.values.get(y_key) if y_key else None), _index(xs, row.values[x_key])
         mean = row.mean(metric)
@@ -67,24 +48,28 @@ def plot_heatmap(
             std = row.std(metric)
             spread = "" if std is None or math.isnan(std) else f"\n± {std:.3f}"
             notes[i][j] = f"{mean:.3f}{spread}"
-    with hep_style():
-        fig, (ax,) = new_figure(figsize=(1.8 * len(xs) + 3, 1.3 * len(ys) + 2.5))
-        ax.set_facecolor("0.85")  # failed and missing cells: grey
-        mesh = ax.pcolormesh(x_edges, y_edges, np.ma.masked_invalid(z), cmap="viridis")
-        fig.colorbar(mesh, ax=ax, label=metric)
-        finite = z[np.isfinite(z)]
-        middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
-        for i, y in enumerate(y_centres):
-            for j, x in enumerate(x_centres):
-                dark = np.isfinite(z[i, j]) and z[i, j] < middle  # white text on dark cells
-                color = "white" if dark else "black"
-                ax.text(x, y, notes[i][j], ha="center", va="center", fontsize=12, color=color)
-        _ticks(ax, "x", xs, x_centres, x_scale, x_key)
-        _ticks(ax, "y", ys, y_centres, y_scale, y_key or "")
-        others = [k for k in keys if k not in (x_key, y_key)]
-        best = f", best over {', '.join(others)}" if others else ""
-        ax.set_title(f"test {metric}, mean ± std over seeds{best}", fontsize=11)
-        return save_figure(fig, path)
+    others = [k for k in keys if k not in (x_key, y_key)]
+    best = f", best over {', '.join(others)}" if others else ""
+    return draw(
+        z,
+        notes,
+        x_values=xs,
+        y_values=ys,
+        x_ticks=[yaml_text(v) for v in xs],
+        y_ticks=[yaml_text(v) for v in ys] if y_key else [""],  # a one-key grid: one row
+        x_label=x_key,
+        y_label=y_key or "",
+        colorbar_label=metric,
+        title=f"test {metric}, mean ± std over seeds{best}",
+        path=path,
+    )
+
+
+def _better(direction: str, target: float | None) -> Any:
+    """The better of two means: max, min, or the nearer to ``target``."""
+    if target is None:
+        return max if direction == "maximize" else min
+    return lambda a, b: min(a, b, key=lambda v: abs(v - target))
 
 
 def _distinct(rows: Sequence[ScanRow], key: str) -> list[Any]:
@@ -96,14 +81,3 @@ def _distinct(rows: Sequence[ScanRow], key: str) -> list[Any]:
 
 def _index(values: Sequence[Any], value: Any) -> int:
     return [yaml_text(v) for v in values].index(yaml_text(value))
-
-
-def _ticks(ax: Any, which: str, values: list[Any], centres: Any, scale: str, label: str) -> None:
-    from matplotlib.ticker import NullLocator
-
-    axis = ax.xaxis if which == "x" else ax.yaxis
-    getattr(ax, f"set_{which}scale")(scale)
-    axis.set_minor_locator(NullLocator())
-    names = [yaml_text(v) for v in values] if label else [""] * len(values)  # one-key grid
-    getattr(ax, f"set_{which}ticks")(centres, names)
-    getattr(ax, f"set_{which}label")(label)

@@ -1,9 +1,18 @@
-r"""Comparing finished runs: the landscape table and ROC bands of ``hepdl compare``.
+r"""Comparing finished runs: the landscape table and curves of ``hepdl compare``.
 
 Runs are grouped (by model name, or by config name) and each group becomes one row of
 ``comparison.md``: mean :math:`\pm` standard deviation over the group's runs (seeds) of
-AUC, accuracy, :math:`1/\varepsilon_B` at each :math:`\varepsilon_S` of the runs' metrics,
-parameters, seconds per training epoch and inference jets per second. The standard
+the metrics of their task, then of the run costs (parameters, seconds per training epoch,
+inference jets per second). The task class of the runs' ``task.kind`` names the metric
+columns (``comparison_columns``) and which way the first of them ranks the rows
+(``metric_direction``):
+
+- a classifier: AUC (higher first), accuracy, :math:`1/\varepsilon_B` at each
+  :math:`\varepsilon_S` of the runs' metrics;
+- a regression (its first target): relative resolution (lower first), response, Gaussian
+  core sigma, RMSE, and the baseline's relative resolution where the runs have one.
+
+Runs of different task kinds do not compare: that is an error naming both. The standard
 deviation is the sample one,
 
 .. math::
@@ -12,11 +21,17 @@ deviation is the sample one,
 
 the spread of a new seed's result (not the error of the mean, which is :math:`s/\sqrt{n}`).
 
-``roc_comparison.png`` draws one ROC per group from the runs' saved test scores
-(``predictions.npz``): the median over runs of :math:`1/\varepsilon_B` on a common
+``roc_comparison.png`` (classifiers) draws one ROC per group from the runs' saved test
+scores (``predictions.npz``): the median over runs of :math:`1/\varepsilon_B` on a common
 :math:`\varepsilon_S` grid, and the min-max band over runs. :math:`\varepsilon_B` is
 interpolated linearly in :math:`\varepsilon_S` between ROC points, as
 :func:`hepdl.metrics.background_rejection` does, so the curve at 0.3 reads the table's number.
+
+``response_comparison.png`` (regressions) overlays the response and relative resolution
+in bins of the true value (metrics.json ``binned``): per bin the mean over the group's
+runs with their sample standard deviation as the error bar (one run: the bin's own
+statistical errors); a group whose runs were binned differently is drawn run by run, and
+the baseline (the uncorrected ``task.ratio_to`` input) once.
 """
 
 from __future__ import annotations
@@ -24,7 +39,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -38,12 +53,22 @@ GroupBy = Literal["model", "config"]
 # The common signal-efficiency grid of the ROC bands (eps_S = 0 has no rejection).
 EPS_S_GRID = np.linspace(0.05, 1.0, 96)
 REJECTION_PREFIX = "rejection_at_eps_s_"
-# Columns after the rejections: (metrics.json key, header, format of one number).
+# Columns after the task's: (metrics.json key, header, format of one number).
 COST_COLUMNS = (
     ("n_parameters", "params", "{:,.0f}"),
     ("train_seconds_per_epoch", "s/epoch", "{:.3g}"),
     ("inference_jets_per_second", "jets/s", "{:,.0f}"),
 )
+# A column of the table: (key, header, format, above); see TaskBase.comparison_columns.
+Column = tuple[str, str, str, str | None]
+_MISSING = object()
+
+
+def task_of(kind: str) -> Any:
+    """The task class of ``kind`` (hepdl.tasks), which names the columns and directions."""
+    from hepdl.tasks import task_class
+
+    return task_class(kind)
 
 
 @dataclass(frozen=True)
@@ -54,22 +79,41 @@ class RunRecord:
     metrics: dict[str, Any]
     model: str
     config_name: str
+    kind: str = "classify"
 
-    def predictions(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(labels, scores)`` of the test set, each (N,); DataError if not saved."""
+    def _saved(self, names: Sequence[str], what: str) -> list[np.ndarray]:
         path = self.run_dir / PREDICTIONS_FILE
         if not path.is_file():
             raise DataError(
-                f"{self.run_dir}: no {PREDICTIONS_FILE} (test labels and scores); runs "
-                "trained before hepdl saved them cannot be drawn, retrain them"
+                f"{self.run_dir}: no {PREDICTIONS_FILE} ({what}); runs trained before hepdl "
+                "saved them cannot be drawn, retrain them"
             )
         with np.load(path, allow_pickle=False) as saved:
-            return saved["labels"].astype(np.int64), saved["scores"].astype(np.float64)
+            missing = [name for name in names if name not in saved]
+            if missing:
+                raise DataError(
+                    f"{path}: no {', '.join(missing)} ({what}); expected the test predictions "
+                    f"of a '{self.kind}' run"
+                )
+            return [saved[name] for name in names]
+
+    def predictions(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels, scores)`` of a classifier's test set, each (N,); DataError if not saved."""
+        labels, scores = self._saved(("labels", "scores"), "test labels and scores")
+        return labels.astype(np.int64), scores.astype(np.float64)
+
+    def regression_predictions(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(true, predicted point)`` of a regression's test set, each (N, T)."""
+        true, point = self._saved(("true", "predicted_point"), "true and predicted values")
+        return true.astype(np.float64), point.astype(np.float64)
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> RunRecord:
-    """Read ``metrics.json`` and the model and experiment names of ``config.yaml``."""
+    """Read ``metrics.json``, the task kind and the model and experiment names of
+    ``config.yaml`` (classify without one)."""
     import yaml
+
+    from hepdl.train.artifacts import run_task_kind
 
     run_dir = Path(run_dir)
     metrics_path, config_path = run_dir / "metrics.json", run_dir / "config.yaml"
@@ -79,21 +123,44 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunRecord:
         metrics = json.loads(metrics_path.read_text())
     except json.JSONDecodeError as err:
         raise DataError(f"{metrics_path}: not valid JSON ({err})") from None
-    if "auc" not in metrics:
-        raise DataError(f"{metrics_path}: no 'auc'; expected the metrics of a classifier run")
+    kind = run_task_kind(run_dir) if config_path.is_file() else "classify"
+    rank = task_of(kind).comparison_columns([metrics])[0][0]
+    if _lookup(metrics, rank) is _MISSING:
+        note = f" ({metrics['note']})" if "note" in metrics else ""
+        raise DataError(
+            f"{metrics_path}: no '{rank}'; expected the test metrics of a '{kind}' run{note}"
+        )
     model, name = "unknown", run_dir.name
     if config_path.is_file():  # read as plain YAML: classical and neural configs alike
         config = yaml.safe_load(config_path.read_text()) or {}
         model = str((config.get("model") or {}).get("name", model))
         name = str(config.get("name", name))
-    return RunRecord(run_dir=run_dir, metrics=metrics, model=model, config_name=name)
+    return RunRecord(run_dir=run_dir, metrics=metrics, model=model, config_name=name, kind=kind)
+
+
+def one_kind(runs: Sequence[RunRecord]) -> str:
+    """The task kind all ``runs`` share; DataError naming two runs of different kinds."""
+    if not runs:
+        raise ConfigError("compare: no runs to compare")
+    first = runs[0]
+    for other in runs[1:]:
+        if other.kind != first.kind:
+            raise DataError(
+                f"runs {first.run_dir} (task.kind {first.kind}) and {other.run_dir} "
+                f"(task.kind {other.kind}) are different kinds of learning, their metrics "
+                "do not compare; compare runs of one task kind"
+            )
+    return first.kind
 
 
 def group_runs(runs: Sequence[RunRecord], *, by: GroupBy = "model") -> dict[str, list[RunRecord]]:
-    """Runs by model name or config name, in first-seen order. A group mixing runs on
-    different test samples (metrics.json ``data``) is refused: their numbers do not compare."""
+    """Runs by model name or config name, in first-seen order. Runs of different task
+    kinds, or a group mixing runs on different test samples (metrics.json ``data``), are
+    refused: their numbers do not compare."""
     if by not in ("model", "config"):
         raise ConfigError(f"--group-by: expected 'model' or 'config', got {by!r}")
+    if runs:  # compare_runs refuses none
+        one_kind(runs)
     groups: dict[str, list[RunRecord]] = {}
     for run in runs:
         groups.setdefault(run.model if by == "model" else run.config_name, []).append(run)
@@ -109,30 +176,48 @@ def group_runs(runs: Sequence[RunRecord], *, by: GroupBy = "model") -> dict[str,
     return groups
 
 
+def _lookup(metrics: Mapping[str, Any], key: str) -> Any:
+    """``metrics[key]``, or for "a.b" ``metrics["a"]["b"]``; ``_MISSING`` when absent."""
+    if key in metrics:
+        return metrics[key]
+    head, dot, rest = key.partition(".")
+    inner = metrics.get(head) if dot else None
+    return _lookup(inner, rest) if isinstance(inner, Mapping) else _MISSING
+
+
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: ``values[key]`` holds the runs' numbers (None: not finite or
-    not recorded) of each metrics.json key."""
+    """One line of the table: the runs behind it (their metrics.json give its numbers; an
+    ensemble is one derived run) and how many trainings it stands for."""
 
     name: str
-    values: dict[str, list[float | None]]
+    runs: list[RunRecord]
     n_runs: int
-    n_background: int | None = None
+
+    def values(self, key: str) -> list[float | None] | None:
+        """``key`` of each run (None: null, not finite or not recorded by that run); None
+        when no run records it."""
+        found = [_lookup(run.metrics, key) for run in self.runs]
+        if all(value is _MISSING for value in found):
+            return None
+        return [None if value is _MISSING else _number(value) for value in found]
+
+    def bound(self, key: str) -> int | None:
+        """The smallest ``key`` (a count, e.g. n_background) of the runs; None unless every
+        run records it."""
+        found = [_lookup(run.metrics, key) for run in self.runs]
+        return min(found) if all(isinstance(n, int) for n in found) else None
 
 
 def summary_row(name: str, runs: Sequence[RunRecord]) -> Row:
-    """The row of one group: every numeric metric of its runs, run by run."""
-    keys = ["auc", "accuracy", *rejection_keys(runs), *(c[0] for c in COST_COLUMNS)]
-    values = {key: [_number(run.metrics.get(key)) for run in runs] for key in keys}
-    n_bkg = [run.metrics.get("n_background") for run in runs]
-    n_background = min(n_bkg) if all(isinstance(n, int) for n in n_bkg) else None
-    return Row(name=name, values=values, n_runs=len(runs), n_background=n_background)
+    """The row of one group: its runs, run by run."""
+    return Row(name=name, runs=list(runs), n_runs=len(runs))
 
 
-def rejection_keys(runs: Sequence[RunRecord]) -> list[str]:
-    """The ``rejection_at_eps_s_*`` keys of the runs, by increasing eps_S."""
-    keys = {k for run in runs for k in run.metrics if k.startswith(REJECTION_PREFIX)}
-    return sorted(keys, key=lambda k: float(k.removeprefix(REJECTION_PREFIX)))
+def table_columns(kind: str, runs: Sequence[RunRecord]) -> list[Column]:
+    """The task's columns for ``runs``, then the run costs."""
+    columns = list(task_of(kind).comparison_columns([run.metrics for run in runs]))
+    return columns + [(key, header, fmt, None) for key, header, fmt in COST_COLUMNS]
 
 
 def mean_std(values: Sequence[float | None]) -> tuple[float, float | None] | None:
@@ -145,30 +230,42 @@ def mean_std(values: Sequence[float | None]) -> tuple[float, float | None] | Non
     return mean, float(np.std(finite, ddof=1)) if len(finite) > 1 else None
 
 
-def format_table(rows: Sequence[Row]) -> str:
+def ranking_value(value: float, direction: str | None) -> float:
+    """``value`` as a number that is lower the better it is (a metric_direction): -value
+    for "max", value for "min", the distance to 1 ("one") or 0 ("zero"); 0 for None."""
+    if direction == "max":
+        return -value
+    if direction == "min":
+        return value
+    if direction in ("one", "zero"):
+        return abs(value - (1.0 if direction == "one" else 0.0))
+    return 0.0
+
+
+def rank_rows(rows: list[Row], key: str, direction: str | None) -> None:
+    """Sort ``rows`` best first by the mean of ``key``; rows without it last."""
+
+    def score(row: Row) -> float:
+        stats = mean_std(row.values(key) or [])
+        return math.inf if stats is None else ranking_value(stats[0], direction)
+
+    rows.sort(key=score)
+
+
+def format_table(rows: Sequence[Row], columns: Sequence[Column]) -> str:
     """Markdown table of ``rows`` (already ordered), one column per metric."""
-    rejections = sorted(
-        {k for row in rows for k in row.values if k.startswith(REJECTION_PREFIX)},
-        key=lambda k: float(k.removeprefix(REJECTION_PREFIX)),
-    )
-    header = ["model", "AUC", "accuracy"]
-    header += [f"1/eps_B @ eps_S={k.removeprefix(REJECTION_PREFIX)}" for k in rejections]
-    header += [c[1] for c in COST_COLUMNS] + ["runs"]
+    header = ["model", *(column[1] for column in columns), "runs"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [row.name]
-        cells += [
-            _cell(row.values.get("auc"), "{:.4f}"),
-            _cell(row.values.get("accuracy"), "{:.4f}"),
-        ]
-        for key in rejections:
-            values = row.values.get(key)
-            if values and any(v is None for v in values) and row.n_background is not None:
-                # No background jet survives in some run: the rejection exceeds N_B.
-                cells.append(f"> {row.n_background}")
+        for key, _, fmt, above in columns:
+            values = row.values(key)
+            bound = row.bound(above) if above else None
+            if values and any(v is None for v in values) and bound is not None:
+                # e.g. no background jet survives in some run: the rejection exceeds N_B.
+                cells.append(f"> {bound}")
             else:
-                cells.append(_cell(values, "{:.1f}"))
-        cells += [_cell(row.values.get(key), fmt) for key, _, fmt in COST_COLUMNS]
+                cells.append(_cell(values, fmt))
         cells.append(str(row.n_runs))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -193,36 +290,84 @@ def roc_band(predictions: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray
     return np.stack([np.median(curves, axis=0), curves.min(axis=0), curves.max(axis=0)])
 
 
-def plot_roc_bands(bands: dict[str, np.ndarray], *, path: Path, title: str | None = None) -> Path:
-    """One median ROC and its min-max band per group: 1/eps_B (log) against eps_S."""
-    import matplotlib
+def mean_binned(runs: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Bin by bin over runs binned alike (metrics.json ``binned``): the mean response and
+    relative resolution, their sample std over runs as errors; a single run as it is. A
+    bin without a value in some run has none."""
+    if len(runs) == 1:
+        return [dict(b) for b in runs[0]]
+    out = []
+    for bins in zip(*runs, strict=True):
+        entry: dict[str, Any] = {"low": bins[0]["low"], "high": bins[0]["high"]}
+        entry["n"] = bins[0].get("n")
+        for key in ("response", "relative_resolution"):
+            values = [b.get(key) for b in bins]
+            known = None not in values
+            entry[key] = float(np.mean(values)) if known else None
+            entry[f"{key}_error"] = float(np.std(values, ddof=1)) if known else None
+        out.append(entry)
+    return out
 
-    from hepdl.plots._style import hep_style, new_figure, save_figure
 
-    with hep_style():
-        fig, (ax,) = new_figure(figsize=(15, 10))
-        # tab20: a distinct colour for each of up to 20 groups (the default cycle repeats
-        # after 10, and a landscape has more taggers than that).
-        colors = matplotlib.colormaps["tab20"].colors
-        top = 10.0
-        for i, (label, (median, low, high)) in enumerate(bands.items()):
-            shown = np.isfinite(high) & np.isfinite(median)  # inf: nothing left to draw
-            color = colors[(2 * i) % 20 + (2 * i) // 20 % 2]  # dark shades first
-            ax.plot(EPS_S_GRID[shown], median[shown], lw=2, color=color, label=label)
-            ax.fill_between(EPS_S_GRID[shown], low[shown], high[shown], color=color, alpha=0.25)
-            if shown.any():
-                top = max(top, float(high[shown].max()))
-        ax.plot(EPS_S_GRID, 1.0 / EPS_S_GRID, ls="--", color="0.4", label="Random classifier")
-        ax.set_yscale("log")
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(1.0, 10 ** math.ceil(math.log10(top) + 0.3))
-        ax.set_xlabel(r"Signal efficiency $\varepsilon_S$")
-        ax.set_ylabel(r"Background rejection $1/\varepsilon_B$")
-        ax.grid(True, which="major")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
-        if title:
-            ax.set_title(title)
-        return save_figure(fig, path)
+def _edges(binned: Sequence[Mapping[str, Any]]) -> list[tuple[Any, Any]]:
+    return [(b.get("low"), b.get("high")) for b in binned]
+
+
+def response_curves(rows: Sequence[Row], labels: Sequence[str]) -> dict[str, list[dict]]:
+    """The binned curves of ``rows`` (legend ``labels``) and of the runs' baselines."""
+    curves: dict[str, list[dict]] = {}
+    for row, label in zip(rows, labels, strict=True):
+        binned = [run.metrics.get("binned") for run in row.runs]
+        if not all(binned):
+            continue  # a run without bins: nothing to draw for the row
+        if all(_edges(b) == _edges(binned[0]) for b in binned):
+            curves[label] = mean_binned(binned)
+        else:
+            curves.update(
+                {f"{label} [{r.run_dir.name}]": b for r, b in zip(row.runs, binned, strict=True)}
+            )
+    for row in rows:
+        for run in row.runs:
+            baseline = run.metrics.get("baseline") or {}
+            if baseline.get("binned"):
+                curves.setdefault(f"baseline ({baseline.get('estimate')})", baseline["binned"])
+    return curves
+
+
+def _legend(row: Row, column: Column) -> str:
+    """``name (AUC 0.9123)``: the row's mean of the ranking column."""
+    _, header, fmt, _ = column
+    mean = (mean_std(row.values(column[0]) or []) or (math.nan,))[0]
+    return f"{row.name} ({header} {fmt.format(mean)})"
+
+
+def _roc_figure(rows: Sequence[Row], column: Column, out_dir: Path, title: str) -> Path:
+    from hepdl.plots.comparison import plot_roc_bands
+
+    bands = {
+        _legend(row, column): roc_band([run.predictions() for run in row.runs]) for row in rows
+    }
+    return plot_roc_bands(bands, eps_s=EPS_S_GRID, path=out_dir / "roc_comparison.png", title=title)
+
+
+def _response_figure(rows: Sequence[Row], column: Column, out_dir: Path, title: str) -> Path | None:
+    from hepdl.plots.regression import plot_response_resolution
+
+    curves = response_curves(rows, [_legend(row, column) for row in rows])
+    drawable = any(b.get("response") is not None for bins in curves.values() for b in bins)
+    if not drawable:
+        return None  # no bin of any run holds enough rows for a response
+    targets = {(run.metrics.get("targets") or ["value"])[0] for row in rows for run in row.runs}
+    return plot_response_resolution(
+        curves,
+        path=out_dir / "response_comparison.png",
+        xlabel="true " + " / ".join(sorted(targets)),
+        title=title,
+    )
+
+
+# The comparison figure of each task kind (none for a kind not listed).
+_FIGURES = {"classify": _roc_figure, "regress": _response_figure}
 
 
 @dataclass(frozen=True)
@@ -237,16 +382,19 @@ def write_comparison(
     *,
     out_dir: Path,
     extra_rows: Sequence[Row] = (),
-    extra_bands: dict[str, np.ndarray] | None = None,
     title: str = "Comparison",
 ) -> Comparison:
-    """``comparison.md`` (rows sorted by mean AUC, best first) and ``roc_comparison.png``
-    in ``out_dir``; ``extra_rows``/``extra_bands`` add derived classifiers (an ensemble)."""
-    rows = [summary_row(name, runs) for name, runs in groups.items()] + list(extra_rows)
-    rows.sort(key=lambda row: -(mean_std(row.values["auc"]) or (-math.inf,))[0])
-    table = format_table(rows)
-    sizes = sorted({str(run.metrics.get("n_test", "?")) for g in groups.values() for run in g})
-    sources = sorted({str(run.metrics.get("data")) for g in groups.values() for run in g})
+    """``comparison.md`` (rows best first by the task's first column) and the task's
+    figure (``roc_comparison.png``, ``response_comparison.png``) in ``out_dir``;
+    ``extra_rows`` add derived runs (an ensemble), each drawn like a group."""
+    runs = [run for members in groups.values() for run in members]
+    kind = one_kind(runs + [run for row in extra_rows for run in row.runs])
+    rows = [summary_row(name, members) for name, members in groups.items()] + list(extra_rows)
+    columns = table_columns(kind, [run for row in rows for run in row.runs])
+    rank_rows(rows, columns[0][0], task_of(kind).metric_direction(columns[0][0]))
+    table = format_table(rows, columns)
+    sizes = sorted({str(run.metrics.get("n_test", "?")) for run in runs})
+    sources = sorted({str(run.metrics.get("data")) for run in runs})
     text = (
         f"# {title}\n\nmean ± std (sample, over the runs of each row); test jets: "
         f"{', '.join(sizes)}; data: {'; '.join(sources)}\n\n{table}"
@@ -256,16 +404,9 @@ def write_comparison(
     tmp = md.with_name(md.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, md)
-    bands = {name: roc_band([run.predictions() for run in runs]) for name, runs in groups.items()}
-    bands.update(extra_bands or {})
-    order = {row.name: i for i, row in enumerate(rows)}  # legend in table order
-    auc = {row.name: (mean_std(row.values["auc"]) or (math.nan,))[0] for row in rows}
-    bands = {
-        f"{name} (AUC {auc.get(name, math.nan):.4f})": band
-        for name, band in sorted(bands.items(), key=lambda item: order.get(item[0], len(order)))
-    }
-    png = plot_roc_bands(bands, path=out_dir / "roc_comparison.png", title=title)
-    return Comparison(rows=rows, table=table, paths=[md, png])
+    figure = _FIGURES.get(kind)
+    drawn = figure(rows, columns[0], out_dir, title) if figure else None
+    return Comparison(rows=rows, table=table, paths=[md] + ([drawn] if drawn else []))
 
 
 def compare_runs(

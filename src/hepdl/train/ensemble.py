@@ -2,12 +2,12 @@ r"""Seed ensembles: one config trained with seeds ``seed .. seed + N - 1`` into 
 
 Only the experiment ``seed`` changes (weight initialisation, batch order, dropout, a
 ``data.train_size`` subsample); ``data.split.seed`` stays, so every member is tested on the
-same jets and their scores can be averaged jet by jet. The folder holds
+same rows and their predictions can be averaged row by row. The folder holds
 
     <out>/seed-<s>/        one ordinary run directory per member
-    <out>/ensemble/        metrics.json + predictions.npz of the averaged classifier
+    <out>/ensemble/        metrics.json + predictions.npz of the averaged model
     <out>/comparison.md    mean ± std over members, and the ensemble as its own row
-    <out>/roc_comparison.png
+    <out>/roc_comparison.png (classifiers) or response_comparison.png (regressions)
 
 The ensemble-averaged classifier scores a jet by the mean member score,
 
@@ -16,8 +16,17 @@ The ensemble-averaged classifier scores a jet by the mean member score,
     \bar{s}(x) = \frac{1}{N}\sum_{k=1}^{N} s_k(x),
 
 which averages out the seed-to-seed variance of the members (its AUC is usually at or
-above the members' mean). Its cost columns are those of running all members: parameters
-summed, inference rate :math:`1/\sum_k (1/r_k)`, seconds per epoch summed.
+above the members' mean). A regression ensemble likewise predicts the mean of the
+members' point predictions, :math:`\bar{y}(x) = \frac{1}{N}\sum_k \hat{y}_k(x)` per
+target, judged like a member (response, resolution, binned in the members' bins, the
+members' baseline beside it). Its metrics add the spread across members,
+``member_spread``: the median over test rows of
+:math:`\operatorname{std}_k \hat{y}_k(x) / |y|` (sample std over members, relative to the
+true value, so it reads beside the relative resolution; null for one member); the
+per-row std is saved as ``predicted_member_std`` (N, T) beside ``predicted_point``.
+
+Its cost columns are those of running all members: parameters summed, inference rate
+:math:`1/\sum_k (1/r_k)`, seconds per epoch summed.
 
 A member whose directory already holds ``metrics.json`` is not retrained, so an
 interrupted ensemble resumes where it stopped.
@@ -35,11 +44,13 @@ import numpy as np
 from hepdl.config import ExperimentConfig
 from hepdl.errors import ConfigError, DataError
 from hepdl.train.compare import (
+    PREDICTIONS_FILE,
+    REJECTION_PREFIX,
     Comparison,
     Row,
     RunRecord,
     load_run,
-    rejection_on_grid,
+    one_kind,
     save_predictions,
     write_comparison,
 )
@@ -49,7 +60,7 @@ from hepdl.train.compare import (
 class EnsembleResult:
     out_dir: Path
     members: list[RunRecord]
-    metrics: dict[str, Any]  # of the ensemble-averaged classifier
+    metrics: dict[str, Any]  # of the ensemble-averaged model
     comparison: Comparison
 
 
@@ -86,48 +97,91 @@ def train_ensemble(
 
 
 def write_ensemble(members: list[RunRecord], *, out_dir: Path, name: str) -> EnsembleResult:
-    """The averaged classifier's metrics (``out_dir/ensemble``) and the comparison of the
+    """The averaged model's metrics (``out_dir/ensemble``) and the comparison of the
     members (one row, mean ± std) with the average (its own row) in ``out_dir``."""
+    if not members:
+        raise ConfigError("ensemble: no member runs to average")
+    kind = one_kind(members)
+    averages = {"classify": _average_classifier, "regress": _average_regression}
+    if kind not in averages:
+        raise ConfigError(f"ensemble: task.kind '{kind}' has no ensemble average")
+    metrics, what = averages[kind](members, out_dir / "ensemble")
+    first = members[0]
+    record = RunRecord(
+        run_dir=out_dir / "ensemble",
+        metrics=metrics,
+        model=first.model,
+        config_name=first.config_name,
+        kind=kind,
+    )
+    label = f"{name} ({what} of {len(members)})"
+    comparison = write_comparison(
+        {name: members},
+        out_dir=out_dir,
+        extra_rows=[Row(name=label, runs=[record], n_runs=len(members))],
+        title=f"{name}: {len(members)} seeds",
+    )
+    return EnsembleResult(out_dir=out_dir, members=members, metrics=metrics, comparison=comparison)
+
+
+def _average_classifier(members: list[RunRecord], ensemble_dir: Path) -> tuple[dict, str]:
+    """The mean-score classifier's metrics and predictions, written to ``ensemble_dir``."""
     from hepdl.metrics import classification_summary
     from hepdl.train.artifacts import write_json
 
     labels, scores = mean_scores(members)
     first = members[0].metrics
     efficiencies = [
-        float(k.removeprefix("rejection_at_eps_s_"))
-        for k in first
-        if k.startswith("rejection_at_eps_s_")
+        float(k.removeprefix(REJECTION_PREFIX)) for k in first if k.startswith(REJECTION_PREFIX)
     ]
     metrics = classification_summary(labels, scores, signal_efficiencies=efficiencies)
-    metrics = {
-        "data": first.get("data"),
-        "n_test": len(labels),
-        "members": [str(m.run_dir) for m in members],
-        **metrics,
-        **ensemble_costs(members),
-    }
-    ensemble_dir = out_dir / "ensemble"
+    metrics = {**_provenance(members, len(labels)), **metrics, **ensemble_costs(members)}
     ensemble_dir.mkdir(parents=True, exist_ok=True)
     write_json(ensemble_dir / "metrics.json", metrics)
     save_predictions(ensemble_dir, labels=labels, scores=scores)
+    return metrics, "mean score"
 
-    label = f"{name} (mean score of {len(members)})"
-    row = Row(
-        name=label,
-        # None (e.g. no background left at a working point) is kept: shown as > N_B.
-        values={k: [v] for k, v in metrics.items() if v is None or isinstance(v, int | float)},
-        n_runs=len(members),
-        n_background=metrics["n_background"],
+
+def _average_regression(members: list[RunRecord], ensemble_dir: Path) -> tuple[dict, str]:
+    """The mean-prediction regression's metrics and predictions, written to
+    ``ensemble_dir``."""
+    from hepdl.atomic import write_npz
+    from hepdl.train.artifacts import write_json
+
+    true, point, spread = mean_predictions(members)
+    judged = regression_ensemble_metrics(true, point, spread, reference=members[0].metrics)
+    metrics = {**_provenance(members, len(true)), **judged, **ensemble_costs(members)}
+    ensemble_dir.mkdir(parents=True, exist_ok=True)
+    write_json(ensemble_dir / "metrics.json", metrics)
+    write_npz(
+        ensemble_dir / PREDICTIONS_FILE,
+        true=true,
+        predicted_point=point,
+        predicted_member_std=spread,
     )
-    curve = rejection_on_grid(labels, scores)  # (G,): a single classifier, no band
-    comparison = write_comparison(
-        {name: members},
-        out_dir=out_dir,
-        extra_rows=[row],
-        extra_bands={label: np.stack([curve, curve, curve])},
-        title=f"{name}: {len(members)} seeds",
-    )
-    return EnsembleResult(out_dir=out_dir, members=members, metrics=metrics, comparison=comparison)
+    return metrics, "mean prediction"
+
+
+def _provenance(members: list[RunRecord], n_test: int) -> dict[str, Any]:
+    return {
+        "data": members[0].metrics.get("data"),
+        "n_test": n_test,
+        "members": [str(m.run_dir) for m in members],
+    }
+
+
+def _check_same_rows(
+    member: RunRecord, first: RunRecord, *, same: bool, n: int, n_first: int, rows: str
+) -> None:
+    """DataError unless ``member`` was tested on the rows of ``first`` (``rows``: "jets"
+    with their labels, "rows" with their true values)."""
+    if not same:
+        counted = "test labels" if rows == "jets" else "test rows"
+        raise DataError(
+            f"ensemble: {member.run_dir} was tested on other {rows} than {first.run_dir} "
+            f"({n} vs {n_first} {counted}, or in another order); keep data.split.seed and "
+            "the data fixed across seeds"
+        )
 
 
 def mean_scores(members: list[RunRecord]) -> tuple[np.ndarray, np.ndarray]:
@@ -138,14 +192,59 @@ def mean_scores(members: list[RunRecord]) -> tuple[np.ndarray, np.ndarray]:
     total = first.copy()
     for member in members[1:]:
         other_labels, other = member.predictions()
-        if len(other_labels) != len(labels) or not np.array_equal(other_labels, labels):
-            raise DataError(
-                f"ensemble: {member.run_dir} was tested on other jets than "
-                f"{members[0].run_dir} ({len(other_labels)} vs {len(labels)} test labels, or "
-                "in another order); keep data.split.seed and the data fixed across seeds"
-            )
+        same = len(other_labels) == len(labels) and np.array_equal(other_labels, labels)
+        _check_same_rows(
+            member, members[0], same=same, n=len(other_labels), n_first=len(labels), rows="jets"
+        )
         total += other
     return labels, total / len(members)
+
+
+def mean_predictions(members: list[RunRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(true, mean point prediction, sample std over members)``, each (N, T), of
+    regression members that share the test rows (the std is NaN for one member)."""
+    if not members:
+        raise ConfigError("ensemble: no member runs to average")
+    true, first = members[0].regression_predictions()
+    points = [first]
+    for member in members[1:]:
+        other_true, point = member.regression_predictions()
+        same = other_true.shape == true.shape and np.array_equal(other_true, true)
+        _check_same_rows(
+            member, members[0], same=same, n=len(other_true), n_first=len(true), rows="rows"
+        )
+        points.append(point)
+    stacked = np.stack(points)  # (K, N, T)
+    if len(points) == 1:
+        return true, first, np.full_like(first, np.nan)
+    return true, stacked.mean(axis=0), stacked.std(axis=0, ddof=1)
+
+
+def regression_ensemble_metrics(
+    true: np.ndarray, point: np.ndarray, spread: np.ndarray, *, reference: dict[str, Any]
+) -> dict[str, Any]:
+    """The metrics of the mean prediction ``point`` against ``true`` (each (N, T)) per
+    target, as a member's metrics.json has them: in the bins of ``reference`` (a member's
+    metrics), its baseline beside them, and ``member_spread`` (see the module doc)."""
+    from hepdl.metrics.regression import regression_summary
+
+    names = list(reference.get("targets") or [f"target_{t}" for t in range(true.shape[1])])
+    per_target: dict[str, Any] = {}
+    for t, target in enumerate(names):
+        member = (reference.get("per_target") or {}).get(target, reference)
+        binned = member.get("binned")
+        edges = [b["low"] for b in binned] + [binned[-1]["high"]] if binned else None
+        result = regression_summary(point[:, t], true[:, t], bins=edges)
+        if member.get("baseline"):  # the uncorrected input: the same rows, the same numbers
+            result["baseline"] = member["baseline"]
+        relative = spread[:, t] / np.abs(true[:, t])  # (N,)
+        finite = relative[np.isfinite(relative)]
+        result["member_spread"] = float(np.median(finite)) if finite.size else None
+        per_target[target] = result
+    metrics = {"targets": names, **per_target[names[0]]}
+    if len(names) > 1:
+        metrics["per_target"] = per_target
+    return metrics
 
 
 def ensemble_costs(members: list[RunRecord]) -> dict[str, float | None]:

@@ -4,7 +4,9 @@ A learning curve is only honest when the validation and test rows are the same a
 size: ``data.train_size`` draws the smaller training sets from the training split alone
 (:func:`hepdl.data.splits.training_subset`), and :func:`run_learning_curve` is a scan over
 ``data.train_size`` x seed (:func:`hepdl.train.scan.run_scan`), plotted as mean and
-standard deviation over the seeds.
+standard deviation over the seeds (:func:`hepdl.plots.learning_curve.plot_learning_curve`).
+Any task kind: the metric defaults to the task's own (``task.default_metric()``: AUC for
+a classifier, the relative resolution for a regression).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def run_learning_curve(
     *,
     sizes: Sequence[int],
     seeds: int = 3,
-    metric: str = "auc",
+    metric: str | None = None,
     overrides: Sequence[str] = (),
     out: str | Path | None = None,
     storage: str | None = None,
@@ -46,7 +48,9 @@ def run_learning_curve(
     report: Callable[[str], None] | None = None,
 ) -> Any:
     """Train at every size with ``seeds`` seeds; writes the scan outputs (results.csv,
-    results.md, scan.json) and ``learning_curve.png`` into the scan directory."""
+    results.md, scan.json) and ``learning_curve.png`` into the scan directory. ``metric``:
+    None for the task's default; the study optimises it in its better direction."""
+    from hepdl.plots.learning_curve import plot_learning_curve
     from hepdl.train.scan import GridAxis, ScanRequest, run_scan
 
     request = ScanRequest(
@@ -58,19 +62,19 @@ def run_learning_curve(
         storage=storage,
         study_name=study_name,
         metric=metric,
-        direction="maximize",
         kind="learning-curve",
     )
     result = run_scan(request, report=report)
-    plot_learning_curve(result.rows, metric=metric, path=result.out / "learning_curve.png")
+    size, mean, std = curve_points(result.rows, metric=result.metric)
+    plot_learning_curve(
+        size, mean, std, metric=result.metric, path=result.out / "learning_curve.png"
+    )
     return result
 
 
-def plot_learning_curve(rows: Sequence[Any], *, metric: str, path: Path) -> Path:
-    """``metric`` (mean line, +-1 std band over seeds) against training rows, log x axis;
-    sizes whose every seed failed are left out."""
-    from hepdl.plots._style import hep_style, new_figure, save_figure
-
+def curve_points(rows: Sequence[Any], *, metric: str) -> tuple[np.ndarray, ...]:
+    """Training rows, mean and std over seeds of ``metric`` (each (P,), by size; std NaN
+    for one seed); sizes whose every seed failed are left out."""
     points = sorted(
         (row.values[SIZE_KEY], row.mean(metric), row.std(metric))
         for row in rows
@@ -78,14 +82,4 @@ def plot_learning_curve(rows: Sequence[Any], *, metric: str, path: Path) -> Path
     )
     if not points:
         raise DataError(f"learning curve: no finished run reports the metric '{metric}'")
-    size, mean, std = (np.asarray(v, dtype=np.float64) for v in zip(*points, strict=True))
-    std = np.nan_to_num(std)  # one seed: no band
-    with hep_style():
-        fig, (ax,) = new_figure()
-        ax.plot(size, mean, marker="o", label=f"test {metric}, mean over seeds")
-        ax.fill_between(size, mean - std, mean + std, alpha=0.3, label="±1 std over seeds")
-        ax.set_xscale("log")
-        ax.set_xlabel("training rows")
-        ax.set_ylabel(metric)
-        ax.legend()
-        return save_figure(fig, path)
+    return tuple(np.asarray(v, dtype=np.float64) for v in zip(*points, strict=True))

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hepdl.config import ExperimentConfig
 from hepdl.errors import ConfigError, DataError
 
@@ -103,35 +101,6 @@ def find_lr(
     )
 
 
-def plot_lr_find(result: LRFindResult, path: Path) -> Path:
-    """Smoothed loss against the learning rate (log x), the suggestion marked."""
-    from hepdl.plots._style import SIGNAL_COLOR, hep_style, new_figure, save_figure
-
-    lrs, losses = np.asarray(result.lrs), np.asarray(result.losses)  # (S,), (S,)
-    with hep_style():
-        fig, (ax,) = new_figure(figsize=(10, 8))
-        # The smoothing's bias correction lags over the first steps (the loss seems to rise
-        # there); Lightning's suggestion skips them, and the plot greys them out.
-        early = min(SUGGESTION_SKIP + 1, len(lrs))
-        ax.plot(lrs[:early], losses[:early], ls=":", lw=2, color="0.6", label="Smoothing warm-up")
-        ax.plot(lrs[early - 1 :], losses[early - 1 :], lw=2, label="Smoothed training loss")
-        if result.suggestion is not None:
-            at = int(np.argmin(np.abs(lrs - result.suggestion)))
-            ax.plot(
-                [lrs[at]],
-                [losses[at]],
-                "o",
-                ms=10,
-                color=SIGNAL_COLOR,
-                label=f"Suggested lr = {result.suggestion:.2e}",
-            )
-        ax.set_xscale("log")
-        ax.set_xlabel("Learning rate")
-        ax.set_ylabel("Loss")
-        ax.legend(loc="best")
-        return save_figure(fig, path)
-
-
 def lr_find_experiment(
     config: ExperimentConfig,
     *,
@@ -145,6 +114,7 @@ def lr_find_experiment(
     import lightning as L
 
     from hepdl.models.classical import is_classical
+    from hepdl.plots.lr_finder import plot_lr_find
     from hepdl.tasks import create_task
     from hepdl.train.artifacts import write_json
 
@@ -175,7 +145,13 @@ def lr_find_experiment(
     if not result.lrs:
         raise DataError("lr-find: no training step ran; the training split is empty")
     write_json(out_dir / "lr_find.json", result.to_dict())
-    plot_lr_find(result, out_dir / "lr_find.png")
+    plot_lr_find(
+        result.lrs,
+        result.losses,
+        suggestion=result.suggestion,
+        path=out_dir / "lr_find.png",
+        warmup=SUGGESTION_SKIP + 1,  # the points Lightning's suggestion skips, greyed out
+    )
     return result
 
 

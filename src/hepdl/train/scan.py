@@ -7,6 +7,12 @@ directories and every test metric as user attributes; its value is the mean of
 ``metric`` over the seeds. A trial whose training raises is recorded as FAIL with the
 error, and the scan goes on.
 
+Any task kind: ``metric`` defaults to the config's ``task.default_metric()`` (AUC for a
+classifier, the relative resolution for a regression) and ``direction`` to the one its
+task class gives the metric (``metric_direction``): maximised (AUC) or minimised (a
+resolution); a metric best at 1 (a response) or 0 (a bias) is scanned by minimising the
+distance to it, ``|mean - target|``, which is then the trials' value.
+
 The study lives in ``<out>/study.db`` (SQLite) or at ``storage`` (a PostgreSQL URL that
 several machines share); the same request joins or resumes the same study, and a grid
 trains only the points no trial has finished or started.
@@ -14,6 +20,7 @@ trains only the points no trial has finished or started.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -35,12 +42,24 @@ from hepdl.train._scan_report import (
 from hepdl.train._scan_space import (
     GridAxis,
     SearchParam,
+    parse_grid,
+    parse_param,
     point_config,
     run_name,
+    short_text,
     to_param,
 )
 
-__all__ = ["GridAxis", "ScanRequest", "ScanResult", "SearchParam", "run_scan"]
+__all__ = [
+    "GridAxis",
+    "ScanRequest",
+    "ScanResult",
+    "SearchParam",
+    "parse_grid",
+    "parse_param",
+    "run_scan",
+    "short_text",
+]
 
 # Overrides applied before the user's --set: a scan prints one line per trial instead.
 _SCAN_DEFAULTS = ("trainer.progress_bar=false",)
@@ -48,7 +67,9 @@ _SCAN_DEFAULTS = ("trainer.progress_bar=false",)
 
 @dataclass
 class ScanRequest:
-    """A grid (``grid``) or an Optuna search of ``n_trials`` trials over ``params``."""
+    """A grid (``grid``) or an Optuna search of ``n_trials`` trials over ``params``.
+    ``metric`` / ``direction`` None: the task's default metric and its better direction
+    (``target``: minimise the distance to this value instead, e.g. 1 for a response)."""
 
     config_path: Path
     grid: list[GridAxis] = field(default_factory=list)
@@ -59,10 +80,11 @@ class ScanRequest:
     out: Path | None = None
     storage: str | None = None
     study_name: str | None = None
-    metric: str = "auc"
-    direction: Literal["maximize", "minimize"] = "maximize"
+    metric: str | None = None
+    direction: Literal["maximize", "minimize"] | None = None
     kind: str = "scan"
     sampler_seed: int = 0
+    target: float | None = None
 
     def keys(self) -> list[str]:
         return [a.key for a in self.grid] + [p.key for p in self.params]
@@ -78,6 +100,8 @@ class ScanRequest:
             "metric": self.metric,
             "direction": self.direction,
         }
+        if self.target is not None:  # a study of |metric - target|: another study
+            described["target"] = self.target
         text = json.dumps(described, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -90,6 +114,8 @@ class ScanResult:
     n_complete: int
     n_failed: int
     best: ScanRow | None
+    metric: str = "auc"  # the metric scanned (the task's default unless asked)
+    direction: str = "maximize"
 
 
 def _check_request(request: ScanRequest) -> None:
@@ -127,6 +153,38 @@ def validate_points(request: ScanRequest) -> Any:
         for value in param.ends():
             point_config(path, overrides=overrides, values={param.key: value}, option="--param")
     return base
+
+
+# A task's metric_direction -> (the study's direction, the value a distance is taken to).
+_DIRECTIONS: dict[str, tuple[str, float | None]] = {
+    "max": ("maximize", None),
+    "min": ("minimize", None),
+    "one": ("minimize", 1.0),
+    "zero": ("minimize", 0.0),
+}
+
+
+def resolve_metric(request: ScanRequest, base: Any) -> ScanRequest:
+    """``request`` with its metric (``base.task.default_metric()`` when None) and
+    direction (the task class's ``metric_direction`` when None) filled in."""
+    from hepdl.tasks import task_class
+
+    metric = request.metric or base.task.default_metric()
+    if request.direction is not None:
+        return dataclasses.replace(request, metric=metric)
+    better = task_class(base.task.kind).metric_direction(metric)
+    if better not in _DIRECTIONS:
+        raise ConfigError(
+            f"--metric '{metric}': a '{base.task.kind}' task does not say whether it is better "
+            "high or low; give --direction maximize or --direction minimize"
+        )
+    direction, target = _DIRECTIONS[better]
+    return dataclasses.replace(request, metric=metric, direction=direction, target=target)
+
+
+def _score(request: ScanRequest, mean: float) -> float:
+    """What the study optimises: the mean, or its distance to the request's target."""
+    return mean if request.target is None else abs(mean - request.target)
 
 
 def _objective(
@@ -172,7 +230,7 @@ def _objective(
             trial.set_user_attr(RUN_DIRS_ATTR, run_dirs)
         value = sum(float(m[request.metric]) for m in metrics) / len(metrics)
         report(f"trial {trial.number} {values}: {request.metric} = {value:.4f}")
-        return value
+        return _score(request, value)
 
     return objective
 
@@ -221,6 +279,7 @@ def run_scan(request: ScanRequest, *, report: Callable[[str], None] | None = Non
     say = report or (lambda _line: None)
     _check_request(request)
     base = validate_points(request)  # every mistake in a key or value, before training
+    request = resolve_metric(request, base)
     name = request.study_name or f"{base.name}-{request.kind}-{request.digest()}"
     out = (request.out or Path(base.trainer.output_dir) / name).resolve()
     if request.storage is None:
@@ -279,7 +338,7 @@ def _summarise(request: ScanRequest, study: Any, *, out: Path, url: str) -> Scan
     states = [t.state.name for t in trials if not _interrupted(t)]
     scored = [r for r in rows if r.mean(request.metric) is not None]
     pick = max if request.direction == "maximize" else min
-    best = pick(scored, key=lambda r: r.mean(request.metric)) if scored else None
+    best = pick(scored, key=lambda r: _score(request, r.mean(request.metric))) if scored else None
     summary = {
         "kind": request.kind,
         "config": str(request.config_path),
@@ -287,6 +346,7 @@ def _summarise(request: ScanRequest, study: Any, *, out: Path, url: str) -> Scan
         "storage": shown_url(url),
         "metric": request.metric,
         "direction": request.direction,
+        **({} if request.target is None else {"target": request.target}),
         "keys": request.keys(),
         "seeds": request.seeds,
         "overrides": request.overrides,
@@ -303,6 +363,7 @@ def _summarise(request: ScanRequest, study: Any, *, out: Path, url: str) -> Scan
             keys=request.keys(),
             metric=request.metric,
             direction=request.direction,
+            target=request.target,
             path=out / "heatmap.png",
         )
     return ScanResult(
@@ -312,4 +373,6 @@ def _summarise(request: ScanRequest, study: Any, *, out: Path, url: str) -> Scan
         n_complete=summary["n_complete"],
         n_failed=summary["n_failed"],
         best=best,
+        metric=request.metric,
+        direction=request.direction,
     )
