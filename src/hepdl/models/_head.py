@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from hepdl.errors import DataError
+from hepdl.models._set_common import check_output
 
 
 def check_embedding(model: str, features: torch.Tensor, num_features: int) -> None:
@@ -22,6 +24,38 @@ def check_embedding(model: str, features: torch.Tensor, num_features: int) -> No
             f"{model}.forward_head: expected an embedding of shape (batch, {num_features}) "
             f"as forward_features returns, got {tuple(features.shape)}"
         )
+
+
+class SequentialHeaded:
+    """The head of a model whose ``head`` is an ``nn.Sequential`` of fully connected layers
+    ending in the output layer (ParticleNet, ParT): ``head[:-1]`` belongs to the backbone
+    (see ``hidden_head``), ``head[-1]`` is the head. The model sets ``num_features``,
+    ``out_features`` and ``output``."""
+
+    head: Any  # nn.Sequential
+    num_features: int
+    out_features: int
+    output: str
+
+    def hidden_head(self, x: torch.Tensor) -> torch.Tensor:
+        """The head's hidden layers, the end of the backbone: (B, C) -> (B, num_features)."""
+        *hidden, _ = self.head  # the modules nn.Sequential runs, without the output layer
+        for layer in hidden:
+            x = layer(x)
+        return x
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """The output layer, no activation: embedding (B, num_features) -> logits."""
+        check_embedding(type(self).__name__, features, self.num_features)
+        return self.head[-1](features)  # (B, out_features)
+
+    def reset_head(self, out_features: int, output: str = "linear") -> None:
+        """A fresh output layer of ``out_features`` and output activation ``output``;
+        the backbone is kept."""
+        check_output(output, out_features)
+        self.head[-1] = nn.Linear(self.num_features, out_features).to(self.head[-1].weight)
+        self.out_features = out_features
+        self.output = output
 
 
 class MLPHeaded:

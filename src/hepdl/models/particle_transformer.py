@@ -39,7 +39,7 @@ from torch import nn
 
 from hepdl.errors import ConfigError
 from hepdl.models._attention import AttentionBlock
-from hepdl.models._head import check_embedding
+from hepdl.models._head import SequentialHeaded
 from hepdl.models._registry import register_model
 from hepdl.models._set_common import (
     check_dropout,
@@ -77,7 +77,7 @@ def _scatter_rows(rows: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
 
 
 @register_model("part")
-class ParticleTransformer(nn.Module):
+class ParticleTransformer(SequentialHeaded, nn.Module):
     """Particle Transformer on the ``point_cloud`` representation.
 
     Args:
@@ -236,23 +236,7 @@ class ParticleTransformer(nn.Module):
         for block in self.cls_blocks:
             cls = block(x, mask=mask, cls=cls)  # (B, 1, C)
         x = self.norm(cls.squeeze(1))  # (B, C)
-        *hidden, _ = self.head  # the modules nn.Sequential runs, without the output layer
-        for layer in hidden:
-            x = layer(x)
-        return x  # (B, num_features)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The output layer, no activation: embedding (B, num_features) -> logits."""
-        check_embedding(type(self).__name__, features, self.num_features)
-        return self.head[-1](features)  # (B, out_features)
-
-    def reset_head(self, out_features: int, output: str = "linear") -> None:
-        """A fresh output layer of ``out_features`` and output activation ``output``;
-        the backbone is kept."""
-        check_output(output, out_features)
-        self.head[-1] = nn.Linear(self.num_features, out_features).to(self.head[-1].weight)
-        self.out_features = out_features
-        self.output = output
+        return self.hidden_head(x)  # (B, num_features)
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""

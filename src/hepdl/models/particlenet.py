@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from hepdl.models._edgeconv import EdgeConvBlock
-from hepdl.models._head import check_embedding
+from hepdl.models._head import SequentialHeaded
 from hepdl.models._registry import register_model
 from hepdl.models._set_common import (
     check_dropout,
@@ -55,7 +55,7 @@ def _fusion_width(in_channels: int) -> int:
 
 
 @register_model("particlenet")
-class ParticleNet(nn.Module):
+class ParticleNet(SequentialHeaded, nn.Module):
     """ParticleNet on the ``point_cloud`` representation.
 
     Args:
@@ -168,23 +168,7 @@ class ParticleNet(nn.Module):
         if self.fusion is not None:
             x = self.fusion(torch.cat(outputs, dim=1)) * keep  # (B, C_fusion, P)
         x = masked_mean(x.transpose(1, 2), mask)  # (B, C)
-        *hidden, _ = self.head  # the modules nn.Sequential runs, without the output layer
-        for layer in hidden:
-            x = layer(x)
-        return x  # (B, num_features)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The output layer, no activation: embedding (B, num_features) -> logits."""
-        check_embedding(type(self).__name__, features, self.num_features)
-        return self.head[-1](features)  # (B, out_features)
-
-    def reset_head(self, out_features: int, output: str = "linear") -> None:
-        """A fresh output layer of ``out_features`` and output activation ``output``;
-        the backbone is kept."""
-        check_output(output, out_features)
-        self.head[-1] = nn.Linear(self.num_features, out_features).to(self.head[-1].weight)
-        self.out_features = out_features
-        self.output = output
+        return self.hidden_head(x)  # (B, num_features)
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Apply the output activation to logits from ``forward``."""
