@@ -50,7 +50,7 @@ def fake_training(monkeypatch) -> list[Any]:
     """train_experiment writes metrics.json of FAKE's numbers at the config's lr (the
     resolution grows by 0.01 per seed and shrinks with more training rows)."""
     import hepdl.train.run as run
-    from hepdl.train.run import TrainResult
+    from hepdl.train.artifacts import TrainResult
 
     trained: list[Any] = []
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,24 @@ class Preprocessing:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    history: dict[str, list[float]]
+
+
+def new_run_dir(config: ExperimentConfig) -> Path:
+    """``<output_dir>/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that exists already."""
+    root = Path(config.trainer.output_dir)
+    stem = f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir, i = root / stem, 1
+    while run_dir.exists():
+        run_dir, i = root / f"{stem}-{i}", i + 1
+    run_dir.mkdir(parents=True)
+    return run_dir
 
 
 def model_hyperparameters(

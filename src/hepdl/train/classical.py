@@ -30,7 +30,7 @@ import numpy as np
 from hepdl.atomic import write_json
 from hepdl.config import ExperimentConfig, save_config
 from hepdl.errors import ConfigError, DataError
-from hepdl.train.run import TrainResult
+from hepdl.train.artifacts import TrainResult
 
 MODEL_FILE = "model.skops"
 
@@ -61,9 +61,8 @@ def train_classical(
     from hepdl.data.validation import check_finite
     from hepdl.models.classical import create_classical
     from hepdl.train._timing import timed_scores
-    from hepdl.train.artifacts import Preprocessing
+    from hepdl.train.artifacts import Preprocessing, new_run_dir
     from hepdl.train.prepared import prepare_data
-    from hepdl.train.run import new_run_dir
 
     name, kind = config.model.name, config.task.kind
     estimator = create_classical(

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hepdl.config import ExperimentConfig
-from hepdl.train.artifacts import write_json
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    run_dir: Path
-    metrics: dict[str, Any]
-    history: dict[str, list[float]]
-
-
-def new_run_dir(config: ExperimentConfig) -> Path:
-    """``<output_dir>/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that exists already."""
-    root = Path(config.trainer.output_dir)
-    stem = f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir, i = root / stem, 1
-    while run_dir.exists():
-        run_dir, i = root / f"{stem}-{i}", i + 1
-    run_dir.mkdir(parents=True)
-    return run_dir
+from hepdl.train.artifacts import TrainResult, new_run_dir, write_json
 
 
 def train_experiment(
