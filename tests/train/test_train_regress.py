@@ -198,6 +198,35 @@ def test_a_target_crossing_zero_gets_residual_metrics(tmp_path):
     assert "resolution of predicted - true" in output
 
 
+def test_a_regression_trains_flat_in_a_column(tmp_path, jets):
+    """data.reweight without classes flattens the one spectrum (a jet energy regression
+    trained flat in pT); every training jet then weighs 1 / (its pT bin's count)."""
+    from hepdl.config import load_config
+    from hepdl.train.prepared import prepare_data
+    from hepdl.train.run import _training_weights
+
+    data = {"reweight": {"column": "jet_pt", "bins": 5}}
+    config = load_config(write_config(tmp_path, jets, data=data))
+    prepared = prepare_data(config)
+    weights = _training_weights(config, prepared.sample, prepared.train_idx)
+    pt = prepared.sample.weight_variable[prepared.train_idx]
+    edges = np.linspace(pt.min(), pt.max(), 6)
+    counts = np.histogram(pt, edges)[0]
+    per_bin = [
+        weights[prepared.train_idx][np.digitize(pt, edges[1:-1]) == b].sum() for b in range(5)
+    ]
+    np.testing.assert_allclose(per_bin, per_bin[0], rtol=1e-6)  # flat: equal weight per bin
+    assert counts.std() > 0  # the spectrum was not flat before
+    _, metrics, _ = train(write_config(tmp_path, jets, data=data))
+    assert abs(metrics["response"] - 1.0) < 0.05
+
+
+def test_match_to_is_refused_without_classes(tmp_path, jets):
+    data = {"reweight": {"column": "jet_pt", "match_to": "qcd"}}
+    output = error_of(write_config(tmp_path, jets, data=data))
+    assert "data.reweight.match_to 'qcd' names a class, but this task has no classes" in output
+
+
 # ---------------------------------------------------------------- bad input, one error each
 
 

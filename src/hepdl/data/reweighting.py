@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -211,3 +212,37 @@ def _bin_index(x: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray
     index = np.where(x == edges[-1], len(edges) - 2, index)
     inside = (x >= edges[0]) & (x <= edges[-1])
     return np.clip(index, 0, len(edges) - 2), inside
+
+
+def fit_reweighting(
+    options: Any, variable: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
+) -> HistogramWeights:
+    """The rule of a ``data.reweight`` section (``column``, ``bins``, ``match_to``,
+    ``normalize``) fitted on ``variable`` (N,) and ``labels`` (N,) of the training rows.
+
+    A task without classes (a regression: ``class_names`` empty, every label 0) flattens
+    the one spectrum of ``variable``, e.g. a jet energy regression trained flat in pT; it
+    has no class to match, so ``match_to`` is refused there.
+    """
+    match_to = None
+    if options.match_to is not None:
+        if not class_names:
+            raise ConfigError(
+                f"data.reweight.match_to '{options.match_to}' names a class, but this task "
+                "has no classes (every row is reweighted to one flat spectrum); remove it"
+            )
+        if options.match_to not in class_names:
+            raise ConfigError(
+                f"data.reweight.match_to '{options.match_to}' is not one of the classes "
+                f"{list(class_names)}"
+            )
+        match_to = list(class_names).index(options.match_to)
+    return fit_flatten(
+        variable,
+        labels,
+        options.bins,
+        match_to=match_to,
+        normalize=options.normalize,
+        n_classes=max(1, len(class_names)),
+        column=options.column,
+    )

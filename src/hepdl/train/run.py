@@ -148,29 +148,18 @@ def train_experiment(
 
 
 def _training_weights(config: ExperimentConfig, sample: Any, train_idx: np.ndarray) -> Any:
-    """Per-row weights flattening ``data.reweight.column`` per class, fitted on the training
-    split (and applied to every row); None without ``data.reweight``."""
-    from hepdl.data.reweighting import fit_flatten
-    from hepdl.errors import ConfigError
+    """Per-row weights flattening ``data.reweight.column`` per class (or overall, for a
+    task without classes), fitted on the training split (and applied to every row); None
+    without ``data.reweight``."""
+    from hepdl.data.reweighting import fit_reweighting
 
     options = config.data.reweight
     if options is None:
         return None
-    match_to = None
-    if options.match_to is not None:
-        if options.match_to not in sample.class_names:
-            raise ConfigError(
-                f"data.reweight.match_to '{options.match_to}' is not one of the classes "
-                f"{sample.class_names}"
-            )
-        match_to = sample.class_names.index(options.match_to)
-    rule = fit_flatten(
+    rule = fit_reweighting(
+        options,
         sample.weight_variable[train_idx],
         sample.labels[train_idx],
-        options.bins,
-        match_to=match_to,
-        normalize=options.normalize,
-        n_classes=len(sample.class_names),
-        column=options.column,
+        sample.class_names,
     )
     return rule.weights(sample.weight_variable, sample.labels)

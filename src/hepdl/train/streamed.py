@@ -101,7 +101,7 @@ def _first_rows(dataset: Any, n: int) -> dict[str, np.ndarray]:
 
 def _fit_preprocessing(config: ExperimentConfig, rep: Any) -> tuple[Any, Any, dict]:
     """(standardizer or None, weight rule or None, first rows) from the first training rows."""
-    from hepdl.data.reweighting import fit_flatten
+    from hepdl.data.reweighting import fit_reweighting
     from hepdl.data.scaling import Standardizer
 
     data = config.data
@@ -118,23 +118,8 @@ def _fit_preprocessing(config: ExperimentConfig, rep: Any) -> tuple[Any, Any, di
         scaler = Standardizer().fit(features, feature_names=rep.feature_names)
     rule = None
     if data.reweight is not None:
-        names = head.class_names
-        match_to = None
-        if data.reweight.match_to is not None:
-            if data.reweight.match_to not in names:
-                raise ConfigError(
-                    f"data.reweight.match_to '{data.reweight.match_to}' is not one of the "
-                    f"classes {names}"
-                )
-            match_to = names.index(data.reweight.match_to)
-        rule = fit_flatten(
-            rows[data.reweight.column],
-            rows["label"],
-            data.reweight.bins,
-            match_to=match_to,
-            normalize=data.reweight.normalize,
-            n_classes=len(names),
-            column=data.reweight.column,
+        rule = fit_reweighting(
+            data.reweight, rows[data.reweight.column], rows["label"], head.class_names
         )
     return scaler, rule, rows
 
