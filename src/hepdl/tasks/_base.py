@@ -180,6 +180,10 @@ class TaskBase(L.LightningModule):
     # What hepdl's commands ask a task class before a model exists: which truth to read,
     # how to split, how to code it, and how to show the test metrics.
     needs_labels: ClassVar[bool] = False  # True: class labels, class-stratified split
+    # What its test predictions are, for the commands that combine runs: "scores" (one
+    # signal score per row: ROC curves in `compare`, averaged probabilities in `ensemble`)
+    # or "values" (predicted numbers: response curves, averaged point predictions).
+    predictions_are: ClassVar[str | None] = None
 
     @classmethod
     def sample_columns(cls, section: Any) -> dict[str, str]:

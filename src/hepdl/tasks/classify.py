@@ -177,6 +177,7 @@ class ClassificationTask(TaskBase):
 
     # ------------------------------------------------------------ the run's data and results
     needs_labels = True  # rows are split class-stratified
+    predictions_are = "scores"  # see TaskBase.predictions_are
 
     @classmethod
     def sample_columns(cls, section: ClassifyConfig) -> dict[str, str]:

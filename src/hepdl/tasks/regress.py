@@ -201,6 +201,7 @@ class RegressionTask(TaskBase):
 
     # ------------------------------------------------------------ the run's data and results
     needs_labels = False  # rows are split at random, not per class
+    predictions_are = "values"  # see TaskBase.predictions_are
 
     @classmethod
     def sample_columns(cls, section: RegressConfig) -> dict[str, str]:

@@ -60,6 +60,7 @@ def train_classical(
     """
     from hepdl.data.validation import check_finite
     from hepdl.models.classical import create_classical
+    from hepdl.tasks import task_class
     from hepdl.train._timing import timed_scores
     from hepdl.train.artifacts import Preprocessing, new_run_dir
     from hepdl.train.prepared import prepare_data
@@ -80,11 +81,12 @@ def train_classical(
     data = prepare_data(config, progress=progress, build_model=False, check_sample=flat_and_finite)
     sample, coding = data.sample, data.coding
     features = data.inputs["features"]  # (N, F), standardised on the training rows
-    targets = data.targets if kind == "classify" else _fit_targets(data.targets)
+    labelled = task_class(kind).needs_labels  # a classifier's labels, or targets to regress
+    targets = data.targets if labelled else _fit_targets(data.targets)
     train_idx, val_idx, test_idx = data.train_idx, data.val_idx, data.test_idx
     if "feature_names" in estimator.get_params():  # a baseline that picks inputs by name
         estimator.set_params(feature_names=list(sample.feature_names))
-    if kind != "classify" and targets.ndim == 2:
+    if not labelled and targets.ndim == 2:
         from sklearn.multioutput import MultiOutputRegressor
         from sklearn.utils import get_tags
 
@@ -95,7 +97,7 @@ def train_classical(
     fit_seconds = time.perf_counter() - fit_started
     train_pair = (features[train_idx], targets[train_idx])
     val_pair = (features[val_idx], targets[val_idx])
-    if kind == "classify":
+    if labelled:
         n_classes = len(sample.class_names)
         _check_classes(estimator, n_classes, source=sample.source)
         history = _history(estimator, train=train_pair, val=val_pair, n_classes=n_classes)

@@ -366,8 +366,8 @@ def _response_figure(rows: Sequence[Row], column: Column, out_dir: Path, title: 
     )
 
 
-# The comparison figure of each task kind (none for a kind not listed).
-_FIGURES = {"classify": _roc_figure, "regress": _response_figure}
+# The comparison figure for each kind of predictions (``TaskBase.predictions_are``).
+_FIGURES = {"scores": _roc_figure, "values": _response_figure}
 
 
 @dataclass(frozen=True)
@@ -404,7 +404,7 @@ def write_comparison(
     tmp = md.with_name(md.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, md)
-    figure = _FIGURES.get(kind)
+    figure = _FIGURES.get(task_of(kind).predictions_are)
     drawn = figure(rows, columns[0], out_dir, title) if figure else None
     return Comparison(rows=rows, table=table, paths=[md] + ([drawn] if drawn else []))
 

@@ -52,6 +52,7 @@ from hepdl.train.compare import (
     load_run,
     one_kind,
     save_predictions,
+    task_of,
     write_comparison,
 )
 
@@ -102,10 +103,12 @@ def write_ensemble(members: list[RunRecord], *, out_dir: Path, name: str) -> Ens
     if not members:
         raise ConfigError("ensemble: no member runs to average")
     kind = one_kind(members)
-    averages = {"classify": _average_classifier, "regress": _average_regression}
-    if kind not in averages:
+    # How members' predictions combine (``TaskBase.predictions_are``).
+    averages = {"scores": _average_classifier, "values": _average_regression}
+    average = averages.get(task_of(kind).predictions_are)
+    if average is None:
         raise ConfigError(f"ensemble: task.kind '{kind}' has no ensemble average")
-    metrics, what = averages[kind](members, out_dir / "ensemble")
+    metrics, what = average(members, out_dir / "ensemble")
     first = members[0]
     record = RunRecord(
         run_dir=out_dir / "ensemble",
