@@ -10,9 +10,9 @@ import pytest
 from tests.generate.records import momentum
 
 from hepdl.generate import SampleSettings, generate, read_metadata
-from hepdl.generate._gen_jets import GenJets, cluster_gen_jets, gen_jet_columns, match_gen_jets
 from hepdl.generate._jets import Jets, Particles, cluster, delta_r
 from hepdl.generate.detector import DetectorSettings
+from hepdl.generate.gen_jets import GenJets, cluster_gen_jets, gen_jet_columns, match_gen_jets
 
 RADIUS = 0.4
 

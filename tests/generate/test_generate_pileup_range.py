@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from hepdl.cli import app
 from hepdl.errors import GenerationError
 from hepdl.generate import SampleSettings, generate, read_metadata
-from hepdl.generate._event_activity import event_activity, median_rho
 from hepdl.generate._jets import Particles
 from hepdl.generate.engine import _settings_from_json
+from hepdl.generate.event_activity import event_activity, median_rho
 from hepdl.generate.pileup import check_mu_range, pileup_counts, pileup_draws
 
 

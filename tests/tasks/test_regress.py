@@ -11,8 +11,13 @@ from hepdl.config import config_from_dict
 from hepdl.errors import ConfigError, DataError
 from hepdl.models import create_model
 from hepdl.tasks import RegressConfig, RegressionTask, create_task, list_tasks
-from hepdl.tasks._regression_losses import decode_outputs, per_row_loss, structured_outputs
-from hepdl.tasks._regression_targets import RegressionTargets, fit_regression_targets
+from hepdl.tasks.regress import (
+    RegressionTargets,
+    decode_outputs,
+    fit_regression_targets,
+    per_row_loss,
+    structured_outputs,
+)
 from hepdl.train.inputs import LabeledSample
 
 RNG = np.random.default_rng(7)

@@ -18,9 +18,8 @@ from typer.testing import CliRunner
 
 from hepdl._cli_scan import register
 from hepdl.errors import ConfigError
-from hepdl.train._scan_space import parse_grid
 from hepdl.train.learning_curve import run_learning_curve
-from hepdl.train.scan import ScanRequest, resolve_metric, run_scan, validate_points
+from hepdl.train.scan import ScanRequest, parse_grid, resolve_metric, run_scan, validate_points
 
 # (response, relative resolution) of the fake run at each learning rate
 FAKE = {0.001: (0.90, 0.20), 0.01: (0.99, 0.15), 0.1: (1.08, 0.10)}

@@ -1,7 +1,7 @@
 """A batch of Pythia events -> jet rows: cluster, select, match to truth, tabulate.
 
 Reconstructed samples (pile-up and/or detector between Pythia and the clustering) also
-match each selected jet to its particle-level jet (:mod:`hepdl.generate._gen_jets`):
+match each selected jet to its particle-level jet (:mod:`hepdl.generate.gen_jets`):
 unmatched jets are dropped, and every row carries ``gen_jet_*`` and the per-event
 columns of the transform (pile-up). At particle level the jet is its own particle-level
 jet: no ``gen_jet_*`` columns, and the columns and bytes of such samples are unchanged.
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hepdl.generate import _gen_jets, _jets, _truth
+from hepdl.generate import _jets, _truth, gen_jets
 from hepdl.generate._pythia import FlatEvents
 from hepdl.generate.settings import JetSelection
 
@@ -80,10 +80,10 @@ class JetRows:
         """
         radius = self.selection.radius
         generated = self._reachable(generated.take(np.isin(generated.event, jets.event)))
-        gen = _gen_jets.cluster_gen_jets(generated, radius=radius)
-        index, dr = _gen_jets.match_gen_jets(jets, gen, max_dr=radius / 2)
+        gen = gen_jets.cluster_gen_jets(generated, radius=radius)
+        index, dr = gen_jets.match_gen_jets(jets, gen, max_dr=radius / 2)
         matched = index >= 0
-        return jets.take(matched), _gen_jets.gen_jet_columns(gen, index[matched], dr[matched])
+        return jets.take(matched), gen_jets.gen_jet_columns(gen, index[matched], dr[matched])
 
     def _reachable(self, particles: _jets.Particles) -> _jets.Particles:
         """Drop particles too far forward to belong to a jet inside the window.

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from hepdl.errors import GenerationError
-from hepdl.generate import _event_activity, _gen_jets
+from hepdl.generate import event_activity, gen_jets
 from hepdl.generate._chunk import ChunkTask, chunk_seed
 from hepdl.generate.recipes import PROCESSES, Sample
 from hepdl.generate.settings import SampleSettings, jet_selection, pthat_window, pythia_strings
@@ -120,9 +120,9 @@ class Plan:
                 "units": "GeV",
             }
             if self.settings.reconstructed:
-                described["jets"]["particle_level"] = _gen_jets.DESCRIPTION
+                described["jets"]["particle_level"] = gen_jets.DESCRIPTION
             if self.settings.has_pileup:
-                described["event_activity"] = _event_activity.DESCRIPTION
+                described["event_activity"] = event_activity.DESCRIPTION
         else:
             described["features"] = sample.feature_set
         return described

@@ -17,7 +17,7 @@ class ChunkResponse:
     are seeded from the chunk's identity, so a chunk's rows stay independent of who runs
     it. Per-event columns come with the particles: with pile-up, ``pileup_mu`` and
     ``n_pileup`` (the drawn mean and the collisions overlaid) and the event activity of
-    :mod:`hepdl.generate._event_activity`; without, none (samples keep their columns).
+    :mod:`hepdl.generate.event_activity`; without, none (samples keep their columns).
     """
 
     def __init__(self, settings: SampleSettings, process: str, chunk: int) -> None:
@@ -42,8 +42,8 @@ class ChunkResponse:
 
     def __call__(self, particles: Particles) -> tuple[Particles, dict[str, np.ndarray]]:
         """The particles to cluster, and (n_events,) columns of each event."""
-        from hepdl.generate._event_activity import event_activity
         from hepdl.generate.detector import detector_response
+        from hepdl.generate.event_activity import event_activity
         from hepdl.generate.pileup import overlay_pileup, pileup_draws
 
         columns: dict[str, np.ndarray] = {}

@@ -41,6 +41,7 @@ from hepdl.tasks._registry import register_task
 from hepdl.tasks._regression_losses import (
     DEFAULT_QUANTILES,
     LOSSES,
+    decode_outputs,
     median_index,
     per_row_loss,
     structured_outputs,
@@ -290,4 +291,12 @@ def ratio_metrics(
     return metrics
 
 
-__all__ = ["RegressConfig", "RegressionTargets", "RegressionTask", "structured_outputs"]
+__all__ = [
+    "RegressConfig",
+    "RegressionTargets",
+    "RegressionTask",
+    "decode_outputs",
+    "fit_regression_targets",
+    "per_row_loss",
+    "structured_outputs",
+]

@@ -152,8 +152,11 @@ def train_streaming(
     train_set = _dataset(config, data.files, rep, extra_columns=extra, weights=rule)
     class_names = list(train_set.class_names)
 
+    wanted = list(kind.sample_columns(config.task))  # once, not per batch
+    source = ", ".join(data.files)
+
     def view(batch: dict[str, Any]) -> Any:  # the rows of one batch (or of many), as a sample
-        return _rows_sample(batch, config, class_names, source=", ".join(data.files))
+        return _rows_sample(batch, wanted, class_names, source=source)
 
     # The task's target coding, fitted on the first fit_rows training rows.
     first = view(head)
@@ -207,7 +210,7 @@ def train_streaming(
     jets_per_second = len(test_outputs) / max(time.perf_counter() - started, 1e-9)
     test_sample = _rows_sample(
         {name: np.concatenate(values) for name, values in rows.items()},
-        config,
+        wanted,
         class_names,
         source=", ".join(stream.test_files),
     )
@@ -250,17 +253,15 @@ def _extra_columns(config: ExperimentConfig) -> list[str]:
 
 
 def _rows_sample(
-    rows: dict[str, Any], config: ExperimentConfig, class_names: list[str], *, source: str
+    rows: dict[str, Any], wanted: list[str], class_names: list[str], *, source: str
 ) -> Any:
     """Streamed rows (a batch, or many concatenated; tensors or arrays) as the
-    ``LabeledSample`` a task's coding reads: labels and the task's columns."""
-    from hepdl.tasks import task_class
+    ``LabeledSample`` a task's coding reads: labels and the task's columns ``wanted``."""
     from hepdl.train.inputs import LabeledSample
 
     def array(values: Any) -> np.ndarray:
         return values.numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
 
-    wanted = task_class(config.task.kind).sample_columns(config.task)
     return LabeledSample(
         inputs={},
         features=None,
