@@ -36,8 +36,20 @@ def test_gradcheck_prints_the_table_with_every_entry_below_1e_6():
         (["logistic-regression", "--epochs", "200"], "logistic_regression.png", "boundary"),
         (["approximation", "--epochs", "300"], "approximation.png", "kinks inside"),
         (["vanishing-gradients", "--depth", "6"], "vanishing_gradients.png", "||dC/db^1||"),
-        (["phase-diagram", "--depth", "10", "--width", "20"], "phase_diagram.png", "chi_1"),
-        (["digits", "--epochs", "1", "--fd-parameters", "5"], "digits.png", "ratio"),
+        (
+            [
+                *("phase-diagram", "--depth", "10", "--width", "20", "--steps", "4"),
+                *("--train-depth", "3", "--train-width", "8"),
+            ],
+            "phase_diagram.png",
+            "lowest training loss",
+        ),
+        (
+            ["phase-diagram", "--depth", "10", "--width", "20", "--steps", "0"],
+            "phase_diagram.png",
+            "chi_1",
+        ),
+        (["digits", "--epochs", "1", "--fd-parameters", "5"], "digits.png", "extrapolated: "),
     ],
 )
 def test_each_demonstration_writes_its_plot(tmp_path, args, picture, says):
@@ -55,6 +67,7 @@ def test_each_demonstration_writes_its_plot(tmp_path, args, picture, says):
         (["approximation", "--hidden", "0"], "error: sizes: expected at least two positive"),
         (["linear-regression", "--samples", "2"], "error: n_samples: expected at least 3 points"),
         (["vanishing-gradients", "--depth", "1"], "error: depth: expected at least 2 hidden"),
+        (["phase-diagram", "--steps", "-1"], "error: --steps: expected 0 (no training) or more"),
     ],
 )
 def test_bad_options_exit_with_one_clear_message(tmp_path, args, message):

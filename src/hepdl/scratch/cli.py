@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from hepdl._cli_common import fail
-from hepdl.errors import HepdlError
+from hepdl.errors import ConfigError, HepdlError
 
 app = typer.Typer(
     name="scratch",
@@ -141,15 +141,23 @@ def phase_diagram(
     out: OutDir,
     depth: Annotated[int, typer.Option(help="Layers of the tanh network.")] = 40,
     width: Annotated[int, typer.Option(help="Units per layer.")] = 100,
+    steps: Annotated[
+        int, typer.Option(help="Training steps per network of the trainability panel; 0: none.")
+    ] = 128,
+    train_depth: Annotated[int, typer.Option(help="Hidden layers of the trained networks.")] = 30,
+    train_width: Annotated[int, typer.Option(help="Units per layer of the trained networks.")] = 32,
     seed: Seed = 0,
 ) -> None:
-    """Order and chaos of a deep tanh network over (sigma_w^2, sigma_b^2)."""
+    """Order and chaos of a deep tanh network over (sigma_w^2, sigma_b^2), and which train."""
     import numpy as np
 
+    from hepdl.scratch.demos.phase_diagram import mean_field_chi, plot_phase_diagram
     from hepdl.scratch.demos.phase_diagram import phase_diagram as compute
-    from hepdl.scratch.demos.phase_diagram import plot_phase_diagram
+    from hepdl.scratch.demos.trainability import CHANCE_LOSS, trainability
 
     try:
+        if steps < 0:
+            raise ConfigError(f"--steps: expected 0 (no training) or more steps, got {steps}")
         result = compute(depth=depth, width=width, seed=seed)
         row = result.measured[0]  # sigma_b^2 = 0
         crossing = result.sigma_w2[np.argmax(row > 1.0)] if (row > 1.0).any() else None
@@ -160,7 +168,21 @@ def phase_diagram(
         )
         agree = np.mean((result.measured > 1) == (result.theory > 1))
         typer.echo(f"phase (chi_1 > 1 or < 1) as mean-field theory in {agree:.0%} of the grid")
-        _wrote(plot_phase_diagram(result, out / "phase_diagram.png"))
+        trained = None
+        if steps:
+            trained = trainability(depth=train_depth, width=train_width, steps=steps, seed=seed)
+            typer.echo(
+                f"trained tanh {trained.depth} x {trained.width} on {trained.n_digits} digits, "
+                f"{steps} steps each (chance: loss {CHANCE_LOSS:.2f}); lowest training loss"
+            )
+            for b2, w2, loss in trained.best():
+                _, chi = mean_field_chi(w2, b2)
+                typer.echo(
+                    f"  sigma_b^2 = {b2:.3g}: {loss:.3f} at sigma_w^2 = {w2:.3g} "
+                    f"(mean-field chi_1 = {float(chi):.3f}); worst "
+                    f"{trained.loss[trained.sigma_b2 == b2].max():.3f}"
+                )
+        _wrote(plot_phase_diagram(result, out / "phase_diagram.png", trained=trained))
     except HepdlError as err:
         fail(err)
 
@@ -168,25 +190,42 @@ def phase_diagram(
 @app.command()
 def digits(
     out: OutDir,
-    epochs: Annotated[int, typer.Option(help="Passes over the 4000 training digits.")] = 10,
+    epochs: Annotated[
+        int, typer.Option(help="Passes over the training digits (4000, or 60000 with --data).")
+    ] = 10,
     fd_parameters: Annotated[
         int, typer.Option(help="Parameters whose finite differences are timed; 0 for all.")
     ] = 300,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with the full MNIST IDX files (train-images-idx3-ubyte, "
+            "train-labels-idx1-ubyte, t10k-..., .gz or not); default: the 5000 shipped digits."
+        ),
+    ] = None,
     seed: Seed = 0,
 ) -> None:
     """784 -> 200 -> 80 -> 10 on MNIST digits; finite differences against one backprop step."""
-    from hepdl.scratch.demos.digits import digits_demo, plot_digits
+    from hepdl.scratch.demos.digits import digits_demo, fd_label, plot_digits
 
     try:
-        result = digits_demo(epochs=epochs, fd_parameters=fd_parameters or None, seed=seed)
+        result = digits_demo(
+            epochs=epochs, fd_parameters=fd_parameters or None, data=data, seed=seed
+        )
+        typer.echo(
+            f"{result.n_train} training and {result.n_test} held-out digits ({result.source})"
+        )
         typer.echo(f"held-out accuracy after {epochs} epochs: {result.test_accuracy[-1]:.4f}")
         typer.echo(
             f"one gradient of P = {result.n_parameters} parameters, batch {result.batch_size}, "
-            f"float64: backprop {result.backprop_seconds * 1e3:.2f} ms, finite differences "
-            f"{result.fd_seconds:.1f} s ({result.fd_parameters_timed} timed); "
+            f"float64: backprop {result.backprop_seconds * 1e3:.2f} ms (measured), finite "
+            f"differences {result.fd_seconds:.1f} s ({fd_label(result)}); "
             f"ratio {result.cost_ratio:.3g}"
         )
-        typer.echo(f"finite differences vs backprop: relative error {result.fd_relative_error:.1e}")
+        typer.echo(
+            f"finite differences vs backprop: relative error {result.fd_relative_error:.1e} "
+            f"on the {result.fd_parameters_timed} timed parameters"
+        )
         _wrote(plot_digits(result, out / "digits.png"))
     except HepdlError as err:
         fail(err)

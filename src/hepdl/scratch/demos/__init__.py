@@ -18,6 +18,7 @@ from hepdl.scratch.demos.regression import (
     plot_linear_regression,
     plot_logistic_regression,
 )
+from hepdl.scratch.demos.trainability import trainability
 
 __all__ = [
     "approximation_demo",
@@ -34,5 +35,6 @@ __all__ = [
     "plot_logistic_regression",
     "plot_phase_diagram",
     "plot_vanishing_gradients",
+    "trainability",
     "vanishing_gradients_demo",
 ]

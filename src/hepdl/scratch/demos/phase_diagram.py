@@ -18,6 +18,9 @@ near the boundary can a deep network be trained (Schoenholz et al.: depth L up t
 
 :func:`phase_diagram` measures chi_1 on actual networks of :class:`hepdl.scratch.MLP`:
 the slope of ln ||delta^l||^2 against l from one backward pass.
+:func:`hepdl.scratch.demos.trainability.trainability` trains such networks across the
+grid, and :func:`plot_phase_diagram` draws their training loss beside chi_1, both on the
+mean-field boundary (Schoenholz et al.'s figure, Bahri et al. 2020).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import numpy as np
 
 from hepdl.errors import ConfigError
 from hepdl.scratch.demos._figures import drawing
+from hepdl.scratch.demos._grid import variance_grid
+from hepdl.scratch.demos.trainability import CHANCE_LOSS, Trainability
 from hepdl.scratch.network import MLP
 
 __all__ = ["PhaseDiagram", "mean_field_chi", "measured_chi", "phase_diagram", "plot_phase_diagram"]
@@ -124,10 +129,7 @@ def phase_diagram(
 ) -> PhaseDiagram:
     """chi_1 measured and predicted on a grid (default sigma_w^2 in [0.25, 4], 16 values,
     sigma_b^2 in [0, 0.3], 7 values) for tanh networks of ``depth`` layers."""
-    sw2 = np.linspace(0.25, 4.0, 16) if sigma_w2 is None else np.asarray(sigma_w2, float)
-    sb2 = np.linspace(0.0, 0.3, 7) if sigma_b2 is None else np.asarray(sigma_b2, float)
-    if sw2.ndim != 1 or sb2.ndim != 1 or not (sw2.size and sb2.size):
-        raise ConfigError("sigma_w2, sigma_b2: expected non-empty 1-D grids of variances")
+    sw2, sb2 = variance_grid(sigma_w2, sigma_b2, n_w=16, n_b=7)
     if depth < 8:
         raise ConfigError(
             f"depth: expected at least 8 layers to measure a growth rate, got {depth}"
@@ -142,12 +144,38 @@ def phase_diagram(
     return PhaseDiagram(sw2, sb2, measured, theory, depth, width)
 
 
-def plot_phase_diagram(result: PhaseDiagram, path: str | os.PathLike[str]) -> Path:
+def _mean_field_lines(ax, sigma_w2: np.ndarray, sigma_b2: np.ndarray, depth: int) -> None:
+    """Mean-field theory over the axes' grid: chi_1 = 1 (solid) and |ln chi_1| = 6/L,
+    the depth scale that still trains (dashed)."""
+    fine_w = np.linspace(sigma_w2[0], sigma_w2[-1], 120)
+    fine_b = np.linspace(sigma_b2[0], sigma_b2[-1], 60)
+    _, chi = mean_field_chi(fine_w[None, :], fine_b[:, None])  # (60, 120)
+    ax.contour(fine_w, fine_b, np.log(chi), levels=[0.0], colors="k", linewidths=2)
+    band = 6.0 / depth
+    ax.contour(
+        fine_w,
+        fine_b,
+        np.log(chi),
+        levels=[-band, band],
+        colors="k",
+        linestyles="--",
+        linewidths=1,
+    )
+    ax.set_xlabel(r"$\sigma_w^2$")
+    ax.set_ylabel(r"$\sigma_b^2$")
+
+
+def plot_phase_diagram(
+    result: PhaseDiagram, path: str | os.PathLike[str], *, trained: Trainability | None = None
+) -> Path:
     """ln chi_1 measured (colour), the boundary chi_1 = 1 and the band |ln chi_1| < 6/L
-    of mean-field theory (lines)."""
-    with drawing(path, figsize=(8.0, 6.0)) as (ax,):
+    of mean-field theory (lines); with ``trained``, a second panel: the training loss of
+    networks across the grid on the same lines."""
+    ncols = 1 if trained is None else 2
+    with drawing(path, ncols=ncols, figsize=(8.0 * ncols, 6.5)) as axes:
         from matplotlib.colors import TwoSlopeNorm
 
+        ax = axes[0]
         log_chi = np.log(result.measured)
         # White at chi_1 = 1, full colour at each extreme: the phases have different ranges.
         norm = TwoSlopeNorm(0.0, min(log_chi.min(), -1e-3), max(log_chi.max(), 1e-3))
@@ -155,27 +183,33 @@ def plot_phase_diagram(result: PhaseDiagram, path: str | os.PathLike[str]) -> Pa
             result.sigma_w2, result.sigma_b2, log_chi, cmap="RdBu_r", norm=norm, shading="nearest"
         )
         ax.figure.colorbar(mesh, ax=ax, label=r"measured $\ln \chi_1$ (per layer)")
-        fine_w = np.linspace(result.sigma_w2[0], result.sigma_w2[-1], 120)
-        fine_b = np.linspace(result.sigma_b2[0], result.sigma_b2[-1], 60)
-        _, chi = mean_field_chi(fine_w[None, :], fine_b[:, None])
-        ax.contour(fine_w, fine_b, np.log(chi), levels=[0.0], colors="k", linewidths=2)
-        band = 6.0 / result.depth
-        ax.contour(
-            fine_w,
-            fine_b,
-            np.log(chi),
-            levels=[-band, band],
-            colors="k",
-            linestyles="--",
-            linewidths=1,
-        )
+        _mean_field_lines(ax, result.sigma_w2, result.sigma_b2, result.depth)
         ax.text(0.03, 0.5, "ordered:\nvanishing", transform=ax.transAxes, color="w")
         ax.text(0.97, 0.96, "chaotic:\nexploding", transform=ax.transAxes, ha="right", va="top")
-        ax.set_xlabel(r"$\sigma_w^2$")
-        ax.set_ylabel(r"$\sigma_b^2$")
         ax.set_title(
-            f"tanh, {result.depth} x {result.width}; theory: "
+            f"tanh, {result.depth} x {result.width}; theory:\n"
             r"$\chi_1 = 1$ (solid), $|\ln\chi_1| = 6/L$ (dashed)",
             fontsize="small",
         )
+        if trained is not None:
+            _draw_trainability(axes[1], trained)
     return Path(path)
+
+
+def _draw_trainability(ax, trained: Trainability) -> None:
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["viridis"].with_extremes(bad="#bdbdbd")
+    loss = np.ma.masked_invalid(trained.loss)  # inf: diverged, drawn grey
+    top = max(CHANCE_LOSS, float(loss.max()) if loss.count() else 0.0)
+    mesh = ax.pcolormesh(
+        trained.sigma_w2, trained.sigma_b2, loss, cmap=cmap, vmin=0.0, vmax=top, shading="nearest"
+    )
+    bar = ax.figure.colorbar(mesh, ax=ax, label=f"training loss after {trained.steps} steps")
+    bar.ax.axhline(CHANCE_LOSS, color="w", linewidth=2)  # chance, on the colour scale
+    _mean_field_lines(ax, trained.sigma_w2, trained.sigma_b2, trained.depth)
+    ax.set_title(
+        f"trained: tanh, {trained.depth} x {trained.width}, {trained.n_digits} digits\n"
+        f"chance: ln 10 = {CHANCE_LOSS:.2f} (white mark); grey: diverged",
+        fontsize="small",
+    )
