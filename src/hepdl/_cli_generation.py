@@ -5,6 +5,7 @@ Kept apart from cli.py so each file stays small; ``register(app)`` adds them.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,12 +15,56 @@ from hepdl._cli_common import fail
 from hepdl.errors import GenerationError, HepdlError
 
 
+class ProgressLines:
+    """For output that is not a terminal: one flushed line per class each time it passes
+    another tenth of its rows (and when it is done), instead of a bar that a log file
+    would only receive at the end.
+
+        gluon jets: 2800/28000 (10%), 11.2 jets/s, 80.4 events/s, 4:10 elapsed
+    """
+
+    def __init__(self, unit: str, steps: int = 10) -> None:
+        self.unit, self.steps = unit, steps
+        self.started: dict[str, float] = {}
+        self.printed: dict[str, int] = {}  # the last tenth printed, per class
+
+    def __enter__(self) -> ProgressLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __call__(self, class_name: str, done: int, wanted: int, events: int) -> None:
+        import time
+
+        now = time.perf_counter()
+        started = self.started.setdefault(class_name, now)
+        step = self.steps * done // max(wanted, 1)
+        if step <= self.printed.get(class_name, 0) or done == 0:
+            return
+        self.printed[class_name] = step
+        seconds = max(now - started, 1e-9)
+        minutes, rest = divmod(int(seconds), 60)
+        typer.echo(
+            f"{class_name} {self.unit}: {done}/{wanted} ({100 * done // max(wanted, 1)}%), "
+            f"{done / seconds:.1f} {self.unit}/s, {events / seconds:.1f} events/s, "
+            f"{minutes}:{rest:02d} elapsed"
+        )
+        sys.stdout.flush()
+
+
 def generation_progress(unit: str = "jets") -> tuple[Any, Any]:
-    """A rich progress bar per class: rows done, rows/s, events/s and time left.
+    """A rich progress bar per class on a terminal: rows done, rows/s, events/s and time
+    left; elsewhere (a log file) :class:`ProgressLines`.
 
     Returns ``(progress, update)``; ``update(class_name, rows_done, rows_wanted, events)``
     is the callback of :func:`hepdl.generate.generate`.
     """
+    from hepdl.terminal import draws_progress_bars
+
+    if not draws_progress_bars():
+        lines = ProgressLines(unit)
+        return lines, lines
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -87,6 +132,14 @@ def generate(
             "Poisson(mu) pile-up collisions.",
         ),
     ] = None,
+    pileup_library: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="With pile-up: draw it from N minimum-bias events generated once per chunk "
+            "(faster, collisions reused; 0: fresh events).",
+        ),
+    ] = 0,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (one Pythia run).")] = 1000,
     jobs: Annotated[int, typer.Option(help="Processes generating chunks at once.")] = 1,
     shard: Annotated[int | None, typer.Option(help="This shard's number, 0 .. n-1.")] = None,
@@ -124,6 +177,7 @@ def generate(
             detector=DetectorSettings() if detector else None,
             pileup_mean=pileup if pileup is not None else 0.0,
             pileup_range=parse_pileup_range(pileup_range),
+            pileup_library=pileup_library,
         )
         progress, update = generation_progress(unit)
         with progress:

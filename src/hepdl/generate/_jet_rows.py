@@ -21,8 +21,10 @@ from hepdl.generate.settings import JetSelection
 
 # What the engine may put between Pythia's visible particles and the clustering (pile-up
 # overlay, detector response): particles of a batch in, particles of the batch out, with
-# columns (n_events,) of each event to add to its jets' rows (may be empty).
-ParticleTransform = Callable[[_jets.Particles], tuple[_jets.Particles, dict[str, np.ndarray]]]
+# a function giving per-event columns for the batch events of the rows kept, events (R,)
+# -> {name: (R,)} (may be empty; computed after the selection because some are costly).
+EventColumnsOf = Callable[[np.ndarray], dict[str, np.ndarray]]
+ParticleTransform = Callable[[_jets.Particles], tuple[_jets.Particles, EventColumnsOf]]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class JetRows:
         """Columns of the selected jets and the (R,) batch event of each, ascending."""
         s = self.selection
         particles = generated = _jets.visible_particles(events, self.charge)
-        event_columns: dict[str, np.ndarray] = {}
+        event_columns: EventColumnsOf | None = None
         if self.transform is not None:
             particles, event_columns = self.transform(particles)
         particles = self._reachable(particles)
@@ -67,7 +69,8 @@ class JetRows:
         columns: dict[str, Any] = _jets.jet_columns(jets, particles)
         columns.update(_truth.matched_parton(jets, events, radius=s.match_radius))
         columns.update(gen_columns)
-        columns.update({name: values[jets.event] for name, values in event_columns.items()})
+        if event_columns is not None:
+            columns.update(event_columns(jets.event))
         return columns, jets.event
 
     def _matched_to_particle_level(

@@ -49,14 +49,20 @@ def prepare(out: Path, plan: Plan) -> Path:
         if found.get("fingerprint") != plan.fingerprint:
             raise GenerationError(
                 f"{str(directory)!r} holds the parts of a generation with other settings "
-                f"({_differences(found.get('plan', {}), wanted['plan'])}); run the original "
-                "command to finish it, or pass --overwrite to discard it"
+                f"({_differences(found.get('plan', {}), _as_json(wanted['plan']))}); run the "
+                "original command to finish it, or pass --overwrite to discard it"
             )
         return directory
     temporary = _parquet.temporary_beside(plan_file)
     temporary.write_text(json.dumps(wanted, sort_keys=True, indent=1))
     os.replace(temporary, plan_file)
     return directory
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as the plan file holds it (tuples as lists), so that only real changes
+    are listed as differences."""
+    return json.loads(json.dumps(value, sort_keys=True))
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:

@@ -20,6 +20,8 @@ particle-flow candidates), so a calibration can use them as inputs:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from hepdl.generate._jets import Particles, _silence_fastjet_banner, pt_eta_phi_mass
@@ -45,9 +47,13 @@ DESCRIPTION = (
 ACTIVITY_COLUMNS = ("event_n_charged", "event_sum_pt", "event_rho")
 
 
-def event_activity(particles: Particles) -> dict[str, np.ndarray]:
+def event_activity(particles: Particles, events: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """``event_n_charged (n,) int64``, ``event_sum_pt (n,)`` and ``event_rho (n,)`` float64
-    of each of the ``n`` events of ``particles`` (module docstring)."""
+    of each of the ``n`` events of ``particles`` (module docstring), or of the ``n`` events
+    numbered ``events`` (ascending, distinct) only: ρ costs about 0.1 s an event at
+    mu ~ 35, and most generated events give no row."""
+    if events is not None:
+        particles = _events_only(particles, np.asarray(events, np.int64))
     pt, eta, _, _ = pt_eta_phi_mass(particles.px, particles.py, particles.pz, particles.e)
     n = particles.n_events
     charged = (particles.charge != 0) & (pt > CHARGED_PT_MIN) & (np.abs(eta) < CHARGED_ETA_MAX)
@@ -57,6 +63,12 @@ def event_activity(particles: Particles) -> dict[str, np.ndarray]:
         "event_sum_pt": np.bincount(particles.event[inside], pt[inside], minlength=n),
         "event_rho": median_rho(particles),
     }
+
+
+def _events_only(particles: Particles, events: np.ndarray) -> Particles:
+    """The particles of ``events`` (ascending, distinct), renumbered 0 .. len(events) - 1."""
+    chosen = particles.take(np.isin(particles.event, events))
+    return replace(chosen, n_events=len(events), event=np.searchsorted(events, chosen.event))
 
 
 def median_rho(particles: Particles) -> np.ndarray:

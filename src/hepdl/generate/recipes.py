@@ -119,6 +119,11 @@ def resolve_sample(spec: str) -> Sample:
         return SAMPLES[spec]
     names = [part.strip() for part in spec.split(",") if part.strip()]
     known = sorted(SAMPLES) + sorted(n for n, p in PROCESSES.items() if p.kind == "jet")
+    if len(names) == 1 and names[0] in PROCESSES and PROCESSES[names[0]].kind == "jet":
+        raise GenerationError(
+            f"sample {spec!r} is a single jet process: a labelled sample needs two or more "
+            f"joined by commas (e.g. {names[0]},gluon for one class against another)"
+        )
     if len(names) < 2:
         raise GenerationError(
             f"unknown sample {spec!r}{did_you_mean(spec, known)}; expected a sample "

@@ -59,6 +59,10 @@ class SampleSettings:
         uniformly in [low, high], then a Poisson(mu) number of minimum-bias events; None
         (the default) for none. Left out of :meth:`as_dict` when None, so the samples
         made before it existed keep their fingerprint and bytes.
+    pileup_library: 0 (the default) overlays freshly generated minimum-bias events; N > 0
+        generates N of them once per chunk and draws every event's pile-up from that
+        library (:class:`hepdl.generate.pileup.PileupLibrary`: about 4x faster at mu ~ 35,
+        at the price of reused collisions). Left out of :meth:`as_dict` when 0.
     """
 
     rows_per_class: int
@@ -78,6 +82,7 @@ class SampleSettings:
     detector: DetectorSettings | None = None
     pileup_mean: float = 0.0
     pileup_range: tuple[float, float] | None = None
+    pileup_library: int = 0
 
     def __post_init__(self) -> None:
         for option in ("rows_per_class", "seed", "chunk_rows"):
@@ -129,12 +134,22 @@ class SampleSettings:
         object.__setattr__(self, "pileup_mean", float(self.pileup_mean))
         if self.pileup_range is not None:
             object.__setattr__(self, "pileup_range", _pileup_range(self))
+        if not _is_integer(self.pileup_library) or self.pileup_library < 0:
+            raise _bad(self, "pileup_library", "an integer >= 0 (minimum-bias events per chunk)")
+        object.__setattr__(self, "pileup_library", int(self.pileup_library))
+        if self.pileup_library and not self.has_pileup:
+            raise GenerationError(
+                f"setting 'pileup_library' ({self.pileup_library}) needs pile-up: give "
+                "'pileup_mean' > 0 or a 'pileup_range'"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe: every setting, the detector's as a dict."""
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_"}
         if self.pileup_range is None:
             del values["pileup_range"]
+        if not self.pileup_library:
+            del values["pileup_library"]
         if self.detector is not None:
             values["detector"] = dataclasses.asdict(self.detector)
         return values

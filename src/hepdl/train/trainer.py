@@ -24,6 +24,7 @@ from lightning.pytorch.profilers import Profiler
 
 from hepdl.config import TrainerConfig
 from hepdl.train.checkpoints import AtomicCheckpointIO
+from hepdl.train.epoch_log import EpochLines, draws_progress_bars
 from hepdl.train.loaders import StepGroup
 
 # A redraw of the tqdm bar costs ~40 µs, a few percent of a 1 ms step when done every step.
@@ -143,8 +144,13 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
                 min_delta=stopping.min_delta,
             )
         )
-    if config.progress_bar:
+    # A bar where stdout is a terminal; in a log file its carriage-return redraws would
+    # pile up, so a line per epoch instead (epoch_log.py).
+    bar = config.progress_bar and draws_progress_bars()
+    if bar:
         callbacks.append(StepProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
+    elif config.progress_bar:
+        callbacks.append(EpochLines())
     _check_precision(config)
     loggers = [
         CSVLogger(run_dir, name="logs", version=""),
@@ -163,7 +169,7 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
         use_distributed_sampler=False,
         precision=config.precision,
         deterministic=config.deterministic,
-        enable_progress_bar=config.progress_bar,
+        enable_progress_bar=bar,
         enable_model_summary=False,
         logger=loggers,
         callbacks=callbacks,
