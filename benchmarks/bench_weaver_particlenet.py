@@ -113,9 +113,10 @@ def run_hepdl(args: argparse.Namespace, files: dict[str, Path], seed: int, out: 
     from hepdl.config import DataConfig, RepresentationConfig, TrainerConfig
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import ClassificationTask
-    from hepdl.train.evaluate import predict_probabilities, signal_scores
+    from hepdl.tasks.classify import signal_scores
     from hepdl.train.inputs import load_sample
     from hepdl.train.loaders import tensor_loader
+    from hepdl.train.predict import predict_probabilities
     from hepdl.train.trainer import build_trainer
 
     L.seed_everything(seed, workers=True, verbose=False)
@@ -253,8 +254,8 @@ def _epoch_aucs(
 
     from hepdl.config import DataConfig, RepresentationConfig
     from hepdl.models.inputs import model_inputs
-    from hepdl.train.evaluate import predict_probabilities
     from hepdl.train.inputs import load_sample
+    from hepdl.train.predict import predict_probabilities
 
     representation = RepresentationConfig(name="point_cloud", max_particles=args.max_particles)
     data = DataConfig(files=[str(files["test"])], representation=representation, standardize=False)

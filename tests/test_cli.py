@@ -138,7 +138,7 @@ def test_evaluate_on_another_file_matches_sklearn(tmp_path, feature_file):
 
     from hepdl.data.scaling import Standardizer
     from hepdl.train.artifacts import load_trained
-    from hepdl.train.evaluate import predict_probabilities
+    from hepdl.train.predict import predict_probabilities
 
     _, model, prep = load_trained(run)
     table = pq.read_table(other).to_pandas()

@@ -14,8 +14,10 @@ from hepdl._cli_common import fail
 from hepdl.errors import HepdlError
 
 
-def _report(table: str, paths: list[Path]) -> None:
+def _report(table: str, paths: list[Path], notes: list[str]) -> None:
     typer.echo(table, nl=False)
+    for note in notes:  # skipped FAILED folders, runs whose test rows were not checked
+        typer.echo(f"note: {note}")
     for path in paths:
         typer.echo(f"wrote {path}")
 
@@ -45,7 +47,7 @@ def compare(
         result = compare_runs(run_dirs, out_dir=out, group_by=group_by)  # type: ignore[arg-type]
     except HepdlError as err:
         fail(err)
-    _report(result.table, result.paths)
+    _report(result.table, result.paths, result.notes)
 
 
 def ensemble(
@@ -73,7 +75,7 @@ def ensemble(
         result = train_ensemble(experiment, n_seeds=seeds, out_dir=out)
     except HepdlError as err:
         fail(err)
-    _report(result.comparison.table, result.comparison.paths)
+    _report(result.comparison.table, result.comparison.paths, result.comparison.notes)
 
 
 def register(app: typer.Typer) -> None:

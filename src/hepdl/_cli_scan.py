@@ -21,8 +21,9 @@ _STORAGE = typer.Option(
 )
 _STUDY = typer.Option(help="Study name; the same name joins or resumes the study.")
 _METRIC = typer.Option(
-    help="Test metric to optimise and plot (default: the task's own, auc for classify, "
-    "relative_resolution for regress; or accuracy, max_sic, response, rmse, ...)."
+    help="Metric to optimise (default: the task's own, auc for classify, relative_resolution "
+    "for regress; or accuracy, response, rmse, ...). Points are chosen by its validation "
+    "counterpart (val_auc, each run's best epoch); the test value is reported beside it."
 )
 
 
@@ -55,27 +56,37 @@ def _print_summary(result: Any, *, keys: list[str]) -> None:
 
     from hepdl.train.scan import short_text
 
-    metric = result.metric  # the task's default metric unless --metric named one
-    table = Table(title=f"{result.study_name}: test {metric}, mean ± std over seeds")
-    for column in (*keys, "runs", "failures", metric):
+    metric, chooser = result.metric, result.selection  # test metric, its validation twin
+    table = Table(title=f"{result.study_name}: mean ± std over seeds")
+    for column in (*keys, "runs", "failures", f"{chooser} (chooses)", f"test {metric}"):
         table.add_column(column)
     for row in result.rows:
-        mean, std = row.mean(metric), row.std(metric)
-        shown = "FAIL" if mean is None else f"{mean:.4f}" + (f" ± {std:.4f}" if std == std else "")
         table.add_row(
             *(short_text(row.values.get(k)) for k in keys),
             str(len(row.runs)),
             str(len(row.errors)),
-            shown,
+            _mean_std(row, chooser),
+            _mean_std(row, metric),
         )
     console = Console()
     console.print(table)
     if result.best is not None:
-        console.print(f"best: {result.best.values} ({metric} = {result.best.mean(metric):.4f})")
+        best = result.best
+        console.print(
+            f"best by {chooser}: {best.values} ({chooser} = {best.mean(chooser):.4f}; "
+            f"test {metric} = {_mean_std(best, metric)}, reported, not used to choose)"
+        )
     console.print(
         f"{result.n_complete} trial(s) finished, {result.n_failed} failed; "
         f"results.md, results.csv, scan.json and plots in {result.out}"
     )
+
+
+def _mean_std(row: Any, name: str) -> str:
+    mean, std = row.mean(name), row.std(name)
+    if mean is None:
+        return "FAIL" if row.errors else "n/a"
+    return f"{mean:.4f}" + (f" ± {std:.4f}" if std == std else "")  # NaN: one seed
 
 
 def scan(
@@ -110,8 +121,10 @@ def scan(
 ) -> None:
     """Scan hyperparameters: a grid (--grid) or an Optuna search (--optuna N --param ...).
 
-    Writes results.csv, results.md (mean ± std over seeds of every test metric per point),
-    heatmap.png (grids) and scan.json. Interrupted? Run the same command again: it resumes.
+    Points are chosen by validation metrics; the test metrics are reported beside them.
+    Writes results.csv, results.md (mean ± std over seeds of the validation metric and every
+    test metric per point), heatmap.png (grids, the validation metric) and scan.json.
+    Interrupted? Run the same command again: it resumes.
     """
     from hepdl.train.scan import ScanRequest, parse_grid, parse_param, run_scan
 

@@ -31,25 +31,28 @@ app = typer.Typer(
 app.add_typer(scratch_app, name="scratch")
 
 
-def _print_metrics(metrics: dict, run_dir: Path, kind: str) -> None:
-    """The test metrics a task of ``kind`` summarises (its class's ``summary``)."""
+def _print_metrics(
+    metrics: dict, run_dir: Path, kind: str, *, where: str = "run directory", table: bool = True
+) -> None:
+    """The test metrics a task of ``kind`` summarises (its class's ``summary``; no table
+    with ``table`` False: predictions without labels), then ``where``: ``run_dir``."""
     from rich.console import Console
     from rich.table import Table
 
     from hepdl.tasks import task_class
 
-    title, rows = task_class(kind).summary(metrics)
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    title, rows = task_class(kind).summary(metrics) if table else ("", [])
+    shown = Table(title=title)
+    shown.add_column("metric")
+    shown.add_column("value", justify="right")
     for name, value in rows:
-        table.add_row(name, value)
+        shown.add_row(name, value)
     console = Console()
     if rows:
-        console.print(table)
+        console.print(shown)
     if metrics.get("note"):  # e.g. predictions without the truth: say what is missing
         console.print(f"note: {metrics['note']}", soft_wrap=True)
-    console.print(f"run directory: {run_dir}", soft_wrap=True)
+    console.print(f"{where}: {run_dir}", soft_wrap=True)
 
 
 def _train_and_report(config, *, resume: Path | None = None) -> None:
@@ -118,19 +121,30 @@ def train(
 @app.command()
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")],
-    data: Annotated[list[str], typer.Option(help="Labelled file(s) to evaluate on.")],
-    out: Annotated[Path | None, typer.Option(help="Where to write metrics and plots.")] = None,
+    data: Annotated[
+        list[str], typer.Option(help="File(s) to evaluate on (without labels: predictions only).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for metrics and plots (default: RUN_DIR/evaluations/<file>)."),
+    ] = None,
 ) -> None:
-    """Evaluate a finished run on any compatible file: metrics.json and plots."""
+    """Evaluate a finished run on any compatible file: metrics.json and plots (predictions
+    only for a file without labels); warns when the rows are ones the run was trained or
+    validated on, and prints the folder it wrote."""
+    from hepdl.evaluation import evaluate_run
     from hepdl.train.artifacts import run_task_kind
-    from hepdl.train.evaluate import evaluate_run
 
     try:
-        metrics = evaluate_run(run_dir, data, out_dir=out)
+        result = evaluate_run(run_dir, data, out_dir=out)
         kind = run_task_kind(run_dir)
     except HepdlError as err:
         fail(err)
-    _print_metrics(metrics, run_dir, kind)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    _print_metrics(
+        result.metrics, result.out_dir, kind, where="evaluation written to", table=result.labelled
+    )
 
 
 register_generation_commands(app)

@@ -51,9 +51,16 @@ class GenerateSource(_Section):
     pileup_mean: float = Field(0.0, ge=0)  # Poisson(pileup_mean) collisions on each event
     # Or, per event, mu drawn uniformly in [low, high], then Poisson(mu) collisions.
     pileup_range: tuple[float, float] | None = None
+    # > 0: draw the pile-up from this many minimum-bias events generated once per chunk
+    pileup_library: int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _one_pileup(self) -> GenerateSource:
+        if self.pileup_library and not (self.pileup_mean > 0 or self.pileup_range):
+            raise ValueError(
+                "data.generate.pileup_library draws the pile-up from a library of "
+                "minimum-bias events: give data.generate.pileup_mean or pileup_range too"
+            )
         if self.pileup_range is not None:
             low, high = self.pileup_range
             if self.pileup_mean > 0:
@@ -142,6 +149,30 @@ class StreamingConfig(_Section):
     fit_rows: int = Field(50_000, ge=1)  # first training rows fitting standardize/reweight
 
 
+class ParticleLayoutConfig(_Section):
+    """Constituents stored as zero-padded flat columns (LHC Olympics: 700 x (pT, eta, phi)),
+    read into the jagged ``part_*`` columns; slots with pT == 0 are padding and dropped.
+    ``order``: particle-major (pt_0, eta_0, phi_0, pt_1, ...) or field-major (pt_0, pt_1,
+    ..., eta_0, ...). ``columns``: the flat columns in file order; default: the columns
+    named ``{field}_{i}`` when the file has them, else every column but the label column."""
+
+    fields: list[str]
+    max_particles: int = Field(ge=1)
+    order: Literal["particle-major", "field-major"] = "particle-major"
+    columns: list[str] | None = None
+
+
+class JetClusteringConfig(_Section):
+    """Rows that are whole events clustered into jets when read (FastJet, E-scheme): the
+    leading jet becomes the row's ``part_*``/``jet_*`` columns, and the leading ``jets``
+    jets give event-level columns ``jet1_pt, jet1_mass, jet1_tau21, ..., mjj``."""
+
+    algorithm: Literal["antikt", "kt", "cambridge"] = "antikt"
+    radius: float = Field(1.0, gt=0)
+    min_pt: float = Field(0.0, ge=0)  # GeV; softer jets are dropped
+    jets: int = Field(2, ge=1)  # leading jets kept per event
+
+
 class DataConfig(_Section):
     """Where the jets come from (exactly one of files, class_files, generate) and how to
     turn them into network inputs."""
@@ -149,7 +180,10 @@ class DataConfig(_Section):
     files: list[str] = Field(default_factory=list)
     class_files: dict[str, list[str]] = Field(default_factory=dict)
     generate: GenerateSource | None = None
-    format: Literal["auto", "parquet", "csv", "hdf5", "root", "npz"] = "auto"
+    # the reader whatever the extension ("auto": by extension, .csv.gz etc. included)
+    format: Literal["auto", "parquet", "csv", "hdf5", "root", "npz", "npy"] = "auto"
+    # names of the columns of a CSV file without a header line, in file order
+    column_names: list[str] | None = None
     tree: str | None = None
     key: str | None = None
     # {JetClass name: column of the file}, e.g. {jet_pt: FatJet_pt}; or a known layout
@@ -159,6 +193,8 @@ class DataConfig(_Section):
     label_column: str = "label"
     classes: list[str] | None = None
     signal_class: str | None = None
+    # more distinct labels than this: an id column (particle ids, event numbers), refused
+    max_classes: int = Field(100, ge=2)
     representation: RepresentationConfig = Field(default_factory=RepresentationConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     standardize: bool = True
@@ -169,6 +205,27 @@ class DataConfig(_Section):
     # only this many training rows: a seeded, class-stratified subset of the training
     # split, so validation and test stay the same across sizes (learning curves); null: all
     train_size: int | None = Field(None, ge=1)
+    # A given split: data.files are the training rows, these the validation and test rows.
+    val_files: list[str] = Field(default_factory=list)
+    test_files: list[str] = Field(default_factory=list)
+    # Labels / per-row weights from a .npy or .npz array beside each feature file, one value
+    # per row; "{stem}" stands for the feature file's name without its extensions.
+    labels_file: str | None = None
+    weights_file: str | None = None
+    particle_layout: ParticleLayoutConfig | None = None
+    jet_clustering: JetClusteringConfig | None = None
+    # Refuse rows whose constituents spread far beyond a jet (whole events) for the
+    # constituent representations; false: treat each row as one jet regardless.
+    event_check: bool = True
+
+    @field_validator("label_column", "signal_class", mode="before")
+    @classmethod
+    def _integer_name(cls, value: Any) -> Any:
+        # pandas writes integer column names (2100) and integer labels name their classes
+        # ("1"); YAML reads `label_column: 2100` or `signal_class: 1` as numbers
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
 
     @field_validator("batch_size", mode="before")
     @classmethod
@@ -202,6 +259,28 @@ class DataConfig(_Section):
                 "data.streaming never holds the training rows, so it cannot take data.train_size "
                 "or a percentage data.batch_size; give a number of rows per batch"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _given_split_and_side_files(self) -> DataConfig:
+        given = [n for n in ("val_files", "test_files") if getattr(self, n)]
+        if given and len(given) != 2:
+            raise ValueError(
+                "a given split needs both data.val_files and data.test_files (data.files are "
+                f"the training rows); got only data.{given[0]}"
+            )
+        if given and not self.files:
+            raise ValueError("data.val_files and data.test_files split data.files: give data.files")
+        if given and self.streaming is not None:
+            raise ValueError(
+                "data.streaming has its own val_files and test_files: drop data.val_files and "
+                "data.test_files"
+            )
+        for key in ("labels_file", "weights_file"):
+            if getattr(self, key) is not None and not self.files:
+                raise ValueError(f"data.{key} gives the arrays of data.files: give data.files")
+        if self.labels_file is not None and self.class_files:
+            raise ValueError("data.labels_file and data.class_files both give labels; give one")
         return self
 
     @model_validator(mode="after")
@@ -352,6 +431,16 @@ class TrainerConfig(_Section):
 class EvaluateConfig(_Section):
     signal_efficiencies: list[float] = Field(default_factory=lambda: [0.3, 0.5])
     plots: bool = True
+    # Stratified bootstrap resamples of the test set for the AUC's and the rejections'
+    # errors (metrics.json "uncertainties"); 0 turns the bootstrap off.
+    bootstrap: int = Field(200, ge=0)
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _enough_resamples(cls, value: int) -> int:
+        if value == 1:  # one resample has no spread
+            raise ValueError("expected 0 (off) or at least 2 resamples, got 1")
+        return value
 
 
 class ExperimentConfig(_Section):
@@ -439,6 +528,8 @@ def _explain(error: ValidationError, source: str, raw: Any = None) -> ConfigErro
         return ConfigError(f"{source}: {message}")
     given = first.get("input")
     got = "" if isinstance(given, dict) else f" (got {given!r})"
+    if first["type"] == "string_type" and isinstance(given, int | float):
+        got += f"; YAML reads {given!r} as a number: quote it, '{given}', to give the name"
     return ConfigError(f"{source}: config key '{key}': {first['msg']}{got}")
 
 
@@ -588,6 +679,11 @@ def resolve_paths(config: ExperimentConfig, *, base: Path) -> ExperimentConfig:
     data = config.data
     data.files = [absolute(p) for p in data.files]
     data.class_files = {c: [absolute(p) for p in ps] for c, ps in data.class_files.items()}
+    data.val_files = [absolute(p) for p in data.val_files]
+    data.test_files = [absolute(p) for p in data.test_files]
+    for key in ("labels_file", "weights_file"):  # "{stem}" survives: only the folder is added
+        if getattr(data, key) is not None:
+            setattr(data, key, absolute(getattr(data, key)))
     return config
 
 

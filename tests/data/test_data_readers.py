@@ -389,9 +389,12 @@ def test_missing_column_names_file_column_and_closest(tmp_path: Path, suffix: st
 def test_unknown_extension_and_format(tmp_path: Path) -> None:
     path = tmp_path / "jets.txt"
     path.write_text("1,2\n")
-    with pytest.raises(DataError, match=r"jets\.txt: unknown file extension '\.txt'.*fmt="):
+    # the message names the config key a user sets, data.format, not the argument fmt=
+    with pytest.raises(
+        DataError, match=r"jets\.txt: unknown file extension '\.txt'.*set data\.format to one of"
+    ):
         read_table(path)
-    with pytest.raises(DataError, match=r"jets\.txt: unknown format fmt='parket'.*'parquet'"):
+    with pytest.raises(DataError, match=r"jets\.txt: unknown data\.format 'parket'.*'parquet'"):
         read_table(path, fmt="parket")
 
 

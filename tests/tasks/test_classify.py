@@ -193,7 +193,11 @@ def test_hook_name_fast_path_keeps_module_registration():
     assert any(p is task.extra.weight for p in task.parameters())
 
 
-def test_trainer_cheap_per_step_settings(tmp_path):
+def test_trainer_cheap_per_step_settings(tmp_path, monkeypatch):
+    from hepdl.train import trainer as trainer_module
+
+    # pytest captures stdout (not a terminal): the bar is built only for a terminal.
+    monkeypatch.setattr(trainer_module, "draws_progress_bars", lambda: True)
     with_bar = TrainerConfig(progress_bar=True)
     trainer, best = build_trainer(with_bar, tmp_path)
     bars = [c for c in trainer.callbacks if isinstance(c, TQDMProgressBar)]

@@ -47,7 +47,8 @@ def _config(tmp_path: Path, representation: dict, model: dict, files: list[str] 
             {"name": "point_cloud"},
             {"name": "lenet", "in_channels": 1, "image_size": 16},
             "model 'lenet' (LeNet) needs the input(s) image, but data.representation "
-            "'point_cloud' provides points, features, mask; choose data.representation.name image",
+            "'point_cloud' provides points, features, mask; choose data.representation.name image "
+            "or image_array",
         ),
         (
             {"name": "substructure"},
@@ -182,7 +183,7 @@ def test_a_model_given_the_wrong_width_names_the_input_and_both_widths() -> None
 
 
 def test_evaluating_a_run_on_data_of_another_width(tmp_path: Path) -> None:
-    from hepdl.train.evaluate import evaluate_run
+    from hepdl.evaluation import evaluate_run
 
     data = write_feature_file(tmp_path / "jets.parquet", n=40)
     run = tmp_path / "run"

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from hepdl._cli_scan import register
 from hepdl.errors import ConfigError, HepdlError
 from hepdl.train._scan_space import parse_grid, parse_param, run_name, yaml_text
-from hepdl.train.scan import ScanRequest, run_scan
+from hepdl.train.scan import ScanRequest, run_scan, short_text
 
 COLUMNS = ["f1", "f2", "noise"]
 BAD_DROPOUT = "model.dropout: expected a probability in [0, 1), got 1.5"
@@ -68,6 +68,18 @@ def _metrics_on_disk(out: Path, lr: str, dropout: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(point.glob("seed=*/metrics.json"))]
 
 
+def _best_val_auc_on_disk(out: Path, lr: str, dropout: str) -> list[float]:
+    """Each seed's highest val_auc over its epochs, read from its history.json by hand."""
+    [point] = sorted((out / "trials").glob(f"*_lr={lr}_dropout={dropout}"))
+    found = []
+    for path in sorted(point.glob("seed=*/history.json")):
+        best = -1.0
+        for value in json.loads(path.read_text())["val_auc"]:
+            best = value if value > best else best
+        found.append(best)
+    return found
+
+
 def _naive_mean_std(values: list[float]) -> tuple[float, float]:
     mean = sum(values) / len(values)
     total = 0.0
@@ -91,12 +103,18 @@ def test_grid_table_matches_each_runs_metrics(grid_scan) -> None:
             mean, std = _naive_mean_std([m[name] for m in runs])
             assert float(row[f"{name}_mean"]) == pytest.approx(mean, rel=1e-12)
             assert float(row[f"{name}_std"]) == pytest.approx(std, rel=1e-9, abs=1e-15)
+        chosen_by = _best_val_auc_on_disk(result.out, lr, "0")
+        v_mean, v_std = _naive_mean_std(chosen_by)
+        assert float(row["val_auc_mean"]) == pytest.approx(v_mean, rel=1e-12)
         md = (result.out / "results.md").read_text()
         mean, std = _naive_mean_std([m["auc"] for m in runs])
-        assert f"| {lr} | 0 | 2 | 0 | {mean:.4g} ± {std:.4g} |" in md
-    best = max(("0.05", "0.2"), key=lambda lr: float(rows[(lr, "0.0")]["auc_mean"]))
+        # the validation metric that chooses first, the test metric beside it
+        cells = f"| {lr} | 0 | 2 | 0 | {v_mean:.4g} ± {v_std:.4g} | {mean:.4g} ± {std:.4g} |"
+        assert cells in md
     summary = json.loads((result.out / "scan.json").read_text())
+    best = max(("0.05", "0.2"), key=lambda lr: float(rows[(lr, "0.0")]["val_auc_mean"]))
     assert summary["best"]["values"] == {"task.lr": float(best), "model.dropout": 0.0}
+    assert (summary["metric"], summary["chooses_by"]) == ("auc", "val_auc")
     assert (summary["n_complete"], summary["n_failed"]) == (2, 2)
 
 
@@ -116,8 +134,13 @@ def test_failed_points_are_recorded_and_the_scan_goes_on(grid_scan) -> None:
             assert [Path(d).name for d in trial.user_attrs["run_dirs"]] == ["seed=7", "seed=8"]
             dirs = [Path(d) for d in trial.user_attrs["run_dirs"]]
             saved = [json.loads((d / "metrics.json").read_text()) for d in dirs]
-            assert trial.user_attrs["metrics"] == saved
-            assert trial.value == pytest.approx(sum(m["auc"] for m in saved) / 2)
+            assert [{k: v for k, v in m.items() if k != "val_auc"} for m in
+                    trial.user_attrs["metrics"]] == saved  # fmt: skip
+            lr = short_text(trial.user_attrs["values"]["task.lr"])
+            chosen_by = _best_val_auc_on_disk(result.out, lr, "0")
+            assert [m["val_auc"] for m in trial.user_attrs["metrics"]] == chosen_by
+            # the study optimises the validation AUC, never the test AUC
+            assert trial.value == pytest.approx(sum(chosen_by) / 2)
 
 
 def _sqlite(out: Path) -> str:
@@ -256,7 +279,11 @@ def test_optuna_search_samples_inside_the_ranges(toy: Path) -> None:
         assert row.values["model.hidden"] in ([4], [6, 6])
         [metrics] = row.runs
         saved = json.loads((Path(row.run_dirs[0]) / "metrics.json").read_text())
-        assert metrics == saved and row.mean("accuracy") == saved["accuracy"]
+        history = json.loads((Path(row.run_dirs[0]) / "history.json").read_text())
+        assert metrics == {**saved, "val_accuracy": max(history["val_accuracy"])}
+        assert row.mean("accuracy") == saved["accuracy"]  # the test value, reported
+    trials = optuna.load_study(study_name=result.study_name, storage=_sqlite(result.out)).trials
+    assert [t.value for t in trials] == [t.user_attrs["metrics"][0]["val_accuracy"] for t in trials]
     assert not (result.out / "heatmap.png").exists()  # a heatmap needs a grid
     assert run_scan(request).n_complete == 2  # --optuna N: N trials in the study, not more
 

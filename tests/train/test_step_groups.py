@@ -149,6 +149,8 @@ def test_progress_bar_counts_optimizer_steps(tmp_path: Path, monkeypatch):
     from hepdl.train.trainer import StepProgressBar, build_trainer
 
     monkeypatch.setattr(trainer_module, "PROGRESS_REFRESH_STEPS", 2)
+    # pytest captures stdout (not a terminal): the bar is built only for a terminal.
+    monkeypatch.setattr(trainer_module, "draws_progress_bars", lambda: True)
     trainer, _ = build_trainer(
         TrainerConfig(max_epochs=1, early_stopping=None, progress_bar=True), tmp_path
     )

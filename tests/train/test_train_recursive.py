@@ -103,7 +103,7 @@ def _config(tmp_path: Path, jets: str) -> dict:
 def test_train_recursive_end_to_end_then_evaluate_reproduces_the_test_auc(
     tmp_path: Path, jets: str
 ) -> None:
-    from hepdl.train.evaluate import evaluate_run
+    from hepdl.evaluation import evaluate_run
     from hepdl.train.run import train_experiment
 
     config = config_from_dict(_config(tmp_path, jets))
@@ -125,5 +125,5 @@ def test_train_recursive_end_to_end_then_evaluate_reproduces_the_test_auc(
     test_file = tmp_path / "test_rows.parquet"
     pq.write_table(pq.read_table(jets).take(test_idx), test_file)
     evaluated = evaluate_run(result.run_dir, [str(test_file)], out_dir=tmp_path / "eval")
-    assert evaluated["n_jets"] == 16
-    assert evaluated["auc"] == pytest.approx(metrics["auc"], abs=1e-12)
+    assert evaluated.metrics["n_jets"] == 16
+    assert evaluated.metrics["auc"] == pytest.approx(metrics["auc"], abs=1e-12)

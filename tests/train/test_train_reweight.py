@@ -59,7 +59,7 @@ def _score_range(run: Path, pt: np.ndarray) -> float:
     """max - min of the trained classifier's P(top) over the pT values ``pt``."""
     from hepdl.data.scaling import Standardizer
     from hepdl.train.artifacts import load_trained
-    from hepdl.train.evaluate import predict_probabilities
+    from hepdl.train.predict import predict_probabilities
 
     _, model, prep = load_trained(run)
     x = Standardizer.from_dict(prep.standardizer).transform(pt[:, None])

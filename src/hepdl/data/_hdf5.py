@@ -19,6 +19,9 @@ Detection rules, in order:
    All columns must have the same number of rows.
 
 File metadata: the root attribute ``hepdl`` (a JSON string) when present.
+
+Compression: datasets h5py cannot decompress (pandas' blosc, bzip2, lzo) are read
+through PyTables, safely (``_hdf5_filters``); when neither can, the error names it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import awkward as ak
 import numpy as np
 
 from hepdl._text import did_you_mean
+from hepdl.data._hdf5_filters import read_values, use_hdf5plugin
 from hepdl.data._messages import missing_columns_error, preview
 from hepdl.data._pandas_hdf5 import pandas_keys, read_pandas_group
 from hepdl.data._safe_pickle import safe_loads
@@ -43,6 +47,7 @@ NAME_ATTRIBUTES = ("columns", "column_names", "feature_names")
 def open_hdf5(path: str) -> Any:
     import h5py
 
+    use_hdf5plugin()
     try:
         return h5py.File(path, "r")
     except OSError as err:
@@ -82,7 +87,7 @@ def _pandas_column_names(group: Any, *, path: str) -> list[str]:
     """
     try:
         if "axis0" in group:
-            return [_text(v) for v in group["axis0"][()].tolist()]
+            return [_text(v) for v in read_values(group["axis0"], path=path).tolist()]
         if "non_index_axes" in group.attrs:
             axes = safe_loads(bytes(group.attrs["non_index_axes"]))
             return [str(name) for name in axes[0][1]]
@@ -191,16 +196,17 @@ def _dataset_loaders(dataset: Any, *, path: str) -> dict[str, Callable[[], Any]]
     import h5py
 
     base = dataset.name.rsplit("/", 1)[-1]
+    # (N, ...) read once, for every column the dataset gives
+    whole = functools.cache(lambda: read_values(dataset, path=path))
     if dataset.dtype.names:  # compound: one column per field
-        return {f: (lambda f=f: _convert(dataset.fields(f)[()])) for f in dataset.dtype.names}
+        return {f: (lambda f=f: _convert(whole()[f])) for f in dataset.dtype.names}
     names = _column_names(dataset, path=path)
-    if names is not None:
-        whole = functools.cache(lambda: dataset[()])  # (N, F), read once for all F columns
+    if names is not None:  # (N, F)
         return {n: (lambda j=j: _convert(whole()[:, j])) for j, n in enumerate(names)}
     vlen = h5py.check_vlen_dtype(dataset.dtype)
     if vlen is not None and vlen not in (str, bytes):
-        return {base: lambda: ak.Array([np.asarray(row) for row in dataset[()]])}
-    return {base: lambda: _convert(dataset[()])}
+        return {base: lambda: ak.Array([np.asarray(row) for row in whole()])}
+    return {base: lambda: _convert(whole())}
 
 
 def _column_names(dataset: Any, *, path: str) -> list[str] | None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from hepdl.data._hdf5_filters import read_object_row, read_values
 from hepdl.data._safe_pickle import UnsafePickleError, safe_loads
 from hepdl.errors import DataError
 
@@ -111,7 +112,7 @@ def _read_table_layout(group: Any, *, path: str, encoding: str) -> dict[str, Any
     if "table" not in group:
         raise DataError(f"{path}: pandas table '{group.name}' has no 'table' dataset")
     table = group["table"]
-    data = table[()]  # structured (N,)
+    data = read_values(table, path=path)  # structured (N,)
     nan_rep = _unpickle_attr(path, group, "nan_rep") if "nan_rep" in group.attrs else None
     nan_rep = "nan" if nan_rep is None else str(nan_rep)  # pandas' default
     columns: dict[str, Any] = {}
@@ -151,7 +152,7 @@ def _categories(
         raise DataError(
             f"{path}: categorical column in '{group.name}' lacks its categories ('{where}')"
         )
-    categories = group[where][()]["values"]
+    categories = read_values(group[where], path=path)["values"]
     labels = (
         _decode_strings(categories, encoding)
         if categories.dtype.kind == "S"
@@ -170,22 +171,30 @@ def _table_column_order(group: Any, *, path: str) -> list[str]:
         return []
 
 
+def _names(values: np.ndarray, encoding: str) -> list[str]:
+    """Column names of the fixed layout: strings, or integers (a frame with columns
+    2098, 2099, ... stores them as int64) kept as their text."""
+    if values.dtype.kind in "iu":
+        return [str(v) for v in values.tolist()]
+    return [str(n) for n in _decode_strings(values, encoding)]
+
+
 def _read_fixed_layout(group: Any, *, path: str, encoding: str) -> dict[str, Any]:
     import h5py
 
     if int(group.attrs.get("ndim", 2)) != 2 or "axis0" not in group:
         raise DataError(f"{path}: pandas object '{group.name}' is not a 2-D DataFrame")
-    order = _decode_strings(group["axis0"][()], encoding)
+    order = _names(read_values(group["axis0"], path=path), encoding)
     columns: dict[str, Any] = {}
     for k in range(int(group.attrs.get("nblocks", 0))):
-        names = _decode_strings(group[f"block{k}_items"][()], encoding)
+        names = _names(read_values(group[f"block{k}_items"], path=path), encoding)
         dataset = group[f"block{k}_values"]
         transposed = bool(dataset.attrs.get("transposed", 0))
         if _text(dataset.attrs.get("CLASS", b"")) == "VLARRAY":
             values = np.asarray(_unpickle_object_block(path, dataset))
             is_text = True
         else:
-            values = dataset[()]
+            values = read_values(dataset, path=path)
             is_text = values.dtype.kind == "S"
             if dataset.id.get_type().get_class() == h5py.h5t.BITFIELD:
                 values = values.astype(bool)
@@ -202,7 +211,7 @@ def _read_fixed_layout(group: Any, *, path: str, encoding: str) -> dict[str, Any
 def _unpickle_object_block(path: str, dataset: Any) -> Any:
     """The object block of the fixed layout: one row holding a pickled NumPy array."""
     return _restricted_unpickle(
-        np.asarray(dataset[0], dtype=np.uint8).tobytes(),
+        read_object_row(dataset, path=path),
         where=f"{path}: HDF5 dataset '{dataset.name}'",
         fix="Re-save with df.to_hdf(..., format='table') or as Parquet",
         expected="a pandas object column written by df.to_hdf",

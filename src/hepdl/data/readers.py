@@ -4,12 +4,14 @@ The in-memory table is an ``ak.Array`` of records, one row per jet or event, wit
 columns (``jet_pt``: N * float64) and jagged columns (``part_px``: N * var * float32)
 side by side.
 
-Format: by extension (``.parquet``/``.pq``/``.parq``, ``.csv``, ``.h5``/``.hdf5``/``.hdf``,
-``.root``, ``.npz``), or ``fmt=`` ("parquet", "csv", "hdf5", "root", "npz") whatever the
-extension. HDF5 detection rules are in ``hepdl.data._hdf5``, .npz files and the
-``energyflow-qg`` preset in ``hepdl.data._energyflow``. Option types that a writer declared
-but never used (pandas/pyarrow mark every column nullable) are removed, so a column
-without missing values reads as ``float64``, not ``?float64``.
+Format: by extension (``.parquet``/``.pq``/``.parq``, ``.csv`` (also ``.csv.gz``, ``.bz2``,
+``.xz``, ``.zst``), ``.h5``/``.hdf5``/``.hdf``, ``.root``, ``.npz``, ``.npy``), or ``fmt=``
+(``data.format``: "parquet", "csv", "hdf5", "root", "npz", "npy") whatever the extension.
+CSV compression and header-less files (``column_names``) are in ``hepdl.data._csv``,
+HDF5 detection rules in ``hepdl.data._hdf5``, .npz files and the ``energyflow-qg`` preset
+in ``hepdl.data._energyflow``, .npy files in ``hepdl.data._npy``. Option types that a
+writer declared but never used (pandas/pyarrow mark every column nullable) are removed,
+so a column without missing values reads as ``float64``, not ``?float64``.
 
 Column names: ``columns`` is either a selection (a list of names) or a mapping
 ``{new name: column of the file}`` that reads exactly those columns and renames them;
@@ -42,13 +44,15 @@ from hepdl.data._column_names import (
     mapping_plan,
     preset_plan,
 )
+from hepdl.data._csv import COMPRESSED_SUFFIXES, csv_header, read_csv
 from hepdl.data._energyflow import EnergyFlowQG, npz_columns, read_npz
 from hepdl.data._messages import closest, missing_columns_error
+from hepdl.data._npy import npy_columns, read_npy
 from hepdl.errors import DataError
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("parquet", "csv", "hdf5", "root", "npz")
+FORMATS = ("parquet", "csv", "hdf5", "root", "npz", "npy")
 __all__ = ["FORMATS", "PRESETS", "column_names", "detect_format", "read_metadata", "read_table"]
 EXTENSIONS = {
     ".parquet": "parquet",
@@ -60,6 +64,7 @@ EXTENSIONS = {
     ".hdf": "hdf5",
     ".root": "root",
     ".npz": "npz",
+    ".npy": "npy",
 }
 PRESETS.setdefault(EnergyFlowQG.name, EnergyFlowQG())  # .npz quark/gluon jets
 METADATA_KEY = "hepdl"
@@ -68,21 +73,31 @@ PathLike = str | os.PathLike[str]
 
 
 def detect_format(path: PathLike, *, fmt: str = "auto") -> str:
-    """The format of ``path``: ``fmt`` when given, else from the file extension."""
+    """The format of ``path``: ``fmt`` (``data.format``) when given, else from the file
+    extension, a compression suffix after it (``.csv.gz``) looked through."""
     name = str(path)
     if fmt != "auto":
         if fmt not in FORMATS:
             hint = did_you_mean(fmt, FORMATS, cutoff=0.7)
             raise DataError(
-                f"{name}: unknown format fmt='{fmt}'{hint}; expected one of "
+                f"{name}: unknown data.format '{fmt}'{hint}; expected one of "
                 f"{', '.join(FORMATS)} or 'auto'"
             )
         return fmt
-    suffix = Path(name).suffix.lower()
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    compressed = len(suffixes) > 1 and suffixes[-1] in COMPRESSED_SUFFIXES
+    suffix = suffixes[-2] if compressed else (suffixes[-1] if suffixes else "")
     if suffix not in EXTENSIONS:
+        shown = "".join(suffixes[-2:]) if compressed else suffix
         raise DataError(
-            f"{name}: unknown file extension '{suffix or '(none)'}'; expected one of "
-            f"{', '.join(EXTENSIONS)}, or pass fmt= one of {', '.join(FORMATS)}"
+            f"{name}: unknown file extension '{shown or '(none)'}'; expected one of "
+            f"{', '.join(EXTENSIONS)} (CSV also compressed: .csv.gz, .csv.bz2, .csv.xz), "
+            f"or set data.format to one of {', '.join(FORMATS)}"
+        )
+    if compressed and EXTENSIONS[suffix] != "csv":
+        raise DataError(
+            f"{name}: a {EXTENSIONS[suffix]} file compressed as {suffixes[-1]}; hepdl reads "
+            f"compressed CSV only: decompress it first"
         )
     return EXTENSIONS[suffix]
 
@@ -109,6 +124,7 @@ def read_table(
     tree: str | None = None,
     key: str | None = None,
     fmt: str = "auto",
+    column_names: Sequence[str] | None = None,
 ) -> ak.Array:
     """Read a file into an ``ak.Array`` of records (N rows).
 
@@ -120,9 +136,11 @@ def read_table(
     it (its columns must be there); None reads the file's own columns.
     ``tree`` names the TTree of a ROOT file (optional when the file has exactly one);
     ``key`` names the group, dataset or pandas key of an HDF5 file.
+    ``column_names`` names the fields of a CSV file that has no header line.
     """
     name = str(path)
     kind = detect_format(name, fmt=fmt)
+    _check_column_names(name, kind, column_names)
     if tree is not None and kind != "root":
         raise DataError(f"{name}: tree='{tree}' applies to ROOT files; this is a {kind} file")
     if key is not None and kind != "hdf5":
@@ -138,15 +156,16 @@ def read_table(
     _check_file(name, kind)
     plan: ColumnPlan | None = None
     if mapping is not None or preset is not None:
-        available = column_names(name, tree=tree, key=key, fmt=kind)
+        available = file_columns(name, tree=tree, key=key, fmt=kind, names=column_names)
         if mapping is not None:
             plan = mapping_plan(mapping, available, source=name)
         else:
             plan = preset_plan(preset, available, select=select, source=name)
+    where = {"tree": tree, "key": key, "names": column_names}
     if plan is None:
-        table = _read(name, kind, columns=select, tree=tree, key=key)
+        table = _read(name, kind, columns=select, **where)
     else:
-        table = plan.build(_read(name, kind, columns=plan.sources, tree=tree, key=key))
+        table = plan.build(_read(name, kind, columns=plan.sources, **where))
         if plan.preset and preset == AUTO:
             log.info(
                 "%s: its columns are exactly the '%s' layout: read with that preset "
@@ -168,16 +187,32 @@ def _selection(name: str, columns: Sequence[str] | str | None) -> list[str] | No
     return chosen
 
 
+def _check_column_names(name: str, kind: str, names: Sequence[str] | None) -> None:
+    if names is not None and kind != "csv":
+        raise DataError(
+            f"{name}: data.column_names names the fields of a CSV file without a header "
+            f"line; this is a {kind} file, whose columns have names"
+        )
+
+
 def _read(
-    name: str, kind: str, *, columns: list[str] | None, tree: str | None, key: str | None
+    name: str,
+    kind: str,
+    *,
+    columns: list[str] | None,
+    tree: str | None,
+    key: str | None,
+    names: Sequence[str] | None = None,
 ) -> ak.Array:
     """The file's own ``columns`` (None: all) in the reader of format ``kind``."""
     if kind == "parquet":
         return _read_parquet(name, columns=columns)
     if kind == "csv":
-        return _zip(_read_csv(name, columns=columns))
+        return _zip(frame_to_columns(read_csv(name, columns=columns, names=names)))
     if kind == "npz":
         return read_npz(name, columns=columns)
+    if kind == "npy":
+        return read_npy(name, columns=columns)
     if kind == "hdf5":
         from hepdl.data._hdf5 import read_hdf5
 
@@ -188,18 +223,35 @@ def _read(
 
 
 def column_names(
-    path: PathLike, *, tree: str | None = None, key: str | None = None, fmt: str = "auto"
+    path: PathLike,
+    *,
+    tree: str | None = None,
+    key: str | None = None,
+    fmt: str = "auto",
+    names: Sequence[str] | None = None,
 ) -> list[str]:
-    """The file's own column names (before any preset), read without reading its rows."""
+    """The file's own column names (before any preset), read without reading its rows;
+    ``names``: those of a header-less CSV file (``data.column_names``)."""
     name = str(path)
     kind = detect_format(name, fmt=fmt)
+    _check_column_names(name, kind, names)
     _check_file(name, kind)
+    return file_columns(name, tree=tree, key=key, fmt=kind, names=names)
+
+
+def file_columns(
+    name: str, *, tree: str | None, key: str | None, fmt: str, names: Sequence[str] | None
+) -> list[str]:
+    """``column_names`` of an existing file of known format ``fmt``."""
+    kind = fmt
     if kind == "parquet":
         return list(_parquet_file(name).schema_arrow.names)
     if kind == "csv":
-        return _csv_header(name)
+        return csv_header(name, names=names)
     if kind == "npz":
         return npz_columns(name)
+    if kind == "npy":
+        return npy_columns(name)
     if kind == "hdf5":
         from hepdl.data._hdf5 import hdf5_columns
 
@@ -264,39 +316,6 @@ def _read_parquet(name: str, *, columns: list[str] | None) -> ak.Array:
         ) from err
 
 
-def _csv_error(name: str, err: Exception) -> DataError:
-    return DataError(
-        f"{name}: cannot parse as CSV ({err}); expected a header line with column "
-        f"names, then one row per line"
-    )
-
-
-def _csv_header(name: str) -> list[str]:
-    import pandas as pd
-
-    try:
-        return [str(h) for h in pd.read_csv(name, nrows=0).columns]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise _csv_error(name, err) from err
-
-
-def _read_csv(name: str, *, columns: list[str] | None) -> dict[str, Any]:
-    import pandas as pd
-
-    if columns is not None:
-        header = _csv_header(name)
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise missing_columns_error(name, missing, header)
-    try:
-        frame = pd.read_csv(name, usecols=columns)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise _csv_error(name, err) from err
-    if columns is not None:
-        frame = frame[columns]
-    return frame_to_columns(frame)
-
-
 def frame_to_columns(frame: Any) -> dict[str, Any]:
     """pandas DataFrame -> name -> (N,) NumPy array (numbers, bools) or list of str/None."""
     import pandas as pd
@@ -323,6 +342,7 @@ def read_metadata(
     preset: str | None = AUTO,
     tree: str | None = None,
     key: str | None = None,
+    column_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The file's key-value metadata, with the ``hepdl`` entry decoded from JSON.
 
@@ -356,7 +376,8 @@ def read_metadata(
                 f"{name}: metadata key '{METADATA_KEY}' is not valid JSON ({err}); "
                 f"expected the JSON object hepdl writes"
             ) from err
-    return _with_preset_classes(out, name, kind, preset=preset, tree=tree, key=key)
+    where = {"tree": tree, "key": key, "names": column_names}
+    return _with_preset_classes(out, name, kind, preset=preset, **where)
 
 
 def _with_preset_classes(
@@ -367,13 +388,14 @@ def _with_preset_classes(
     preset: str | None,
     tree: str | None,
     key: str | None,
+    names: Sequence[str] | None,
 ) -> dict[str, Any]:
     declared = metadata.get(METADATA_KEY)
     if preset is None or (isinstance(declared, dict) and "class_names" in declared):
         return metadata
     if preset == AUTO:
         try:
-            chosen = detect_preset(column_names(name, tree=tree, key=key, fmt=kind))
+            chosen = detect_preset(file_columns(name, tree=tree, key=key, fmt=kind, names=names))
         except DataError:  # e.g. several trees and no tree=: no layout to detect
             return metadata
     else:

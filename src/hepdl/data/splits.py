@@ -123,3 +123,82 @@ def training_subset(
         for value, k in zip(classes, take, strict=True)
     ]
     return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def given_split(sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) row indices of a sample read as train files, then val files,
+    then test files, with ``sizes`` = (n_train, n_val, n_test) rows: consecutive ranges."""
+    ends = np.cumsum(sizes)  # (3,)
+    train, val, test = (
+        np.arange(end - n, end, dtype=np.int64) for n, end in zip(sizes, ends, strict=True)
+    )
+    return train, val, test
+
+
+def check_disjoint_files(parts: dict[str, Sequence[str]]) -> None:
+    """A DataError when one file is named by two splits (``parts``: {config key: files}),
+    by the same path or another path to the same file."""
+    from pathlib import Path
+
+    seen: dict[tuple[int, int] | str, tuple[str, str]] = {}
+    for key, files in parts.items():
+        for name in files:
+            path = Path(name)
+            stat = path.stat() if path.exists() else None
+            identity = (stat.st_dev, stat.st_ino) if stat else str(path.resolve())
+            if identity in seen and seen[identity][0] != key:
+                other_key, other = seen[identity]
+                raise DataError(
+                    f"{name} is in {key} and {other} in {other_key}: the same file in two "
+                    f"splits; expected the train, validation and test files to be disjoint"
+                )
+            seen[identity] = (key, name)
+
+
+def row_fingerprints(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """(N,) 16-byte digests of each row of ``arrays`` (each (N, ...)): equal rows, equal
+    digests; the names are sorted so the order of the dict does not matter."""
+    import hashlib
+
+    n = len(next(iter(arrays.values())))
+    flat = [np.ascontiguousarray(arrays[k]).reshape(n, -1).view(np.uint8) for k in sorted(arrays)]
+    rows = np.concatenate([f.reshape(n, -1) for f in flat], axis=1)  # (N, bytes per row)
+    return np.array([hashlib.blake2b(r.tobytes(), digest_size=16).digest() for r in rows])
+
+
+def check_disjoint_rows(
+    arrays: dict[str, np.ndarray], parts: dict[str, tuple[np.ndarray, str]]
+) -> None:
+    """A DataError when a row of one split is identical (same inputs, by fingerprint) to a
+    row of another. ``parts``: {config key: (row indices, its files)}."""
+    digests = row_fingerprints(arrays)
+    keys = list(parts)
+    for i, first in enumerate(keys):
+        rows_a, files_a = parts[first]
+        for second in keys[i + 1 :]:
+            rows_b, files_b = parts[second]
+            common = np.intersect1d(digests[rows_a], digests[rows_b])
+            if len(common):
+                where_a = int(np.flatnonzero(np.isin(digests[rows_a], common))[0])
+                where_b = int(np.flatnonzero(np.isin(digests[rows_b], common))[0])
+                raise DataError(
+                    f"{first} ({files_a}) and {second} ({files_b}) share {len(common)} "
+                    f"identical row(s) (first: row {where_a} and row {where_b}); expected "
+                    f"disjoint splits, or the test rows were trained on"
+                )
+
+
+def tested_rows_record(files: Sequence[str], rows: np.ndarray) -> dict[str, object]:
+    """What a run was tested on, for ``metrics.json`` ("test_rows"): the absolute paths of
+    the files read (in order), the number of test rows and the SHA-256 of their row
+    indices (int64, positions in those files laid end to end). Two runs tested on the same
+    rows of the same files have equal records, whatever their representation or model."""
+    import hashlib
+    from pathlib import Path
+
+    index = np.ascontiguousarray(np.sort(np.asarray(rows, dtype=np.int64)))
+    return {
+        "files": [str(Path(f).resolve()) for f in files],
+        "n_rows": len(index),
+        "index_sha256": hashlib.sha256(index.tobytes()).hexdigest(),
+    }

@@ -58,6 +58,7 @@ class StreamingDataset(IterableDataset):
     ``label`` and the extra columns) giving one weight per row, e.g. a fitted
     ``hepdl.data.reweighting.HistogramWeights``. ``rank``/``world_size``: the DDP
     process; default: from ``torch.distributed`` when it is initialised, else 0 of 1.
+    ``shape``: a ``TableShape`` applied to each chunk's table before the representation.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class StreamingDataset(IterableDataset):
         fmt: str = "auto",
         rank: int | None = None,
         world_size: int | None = None,
+        shape: Any = None,
     ) -> None:
         super().__init__()
         paths = [files] if isinstance(files, str | os.PathLike) else list(files)
@@ -106,6 +108,7 @@ class StreamingDataset(IterableDataset):
         self.weights = weights
         self.cache = cache
         self.drop_last = drop_last
+        self.shape = shape  # a hepdl.data.table_options.TableShape, applied to every chunk
         self.read_columns = (
             None
             if columns is None
@@ -255,6 +258,7 @@ class StreamingDataset(IterableDataset):
             "classes": self.class_names,
             "extra_columns": self.extra_columns,
             "representation": self.representation.config(),
+            **({"shape": self.shape.config()} if self.shape and self.shape.config() else {}),
         }
 
     def _compute(self, chunk: Chunk) -> dict[str, np.ndarray]:
@@ -262,6 +266,8 @@ class StreamingDataset(IterableDataset):
         from hepdl.data.representations._table import flat_numeric
 
         table = read_chunk(chunk, columns=self.read_columns)
+        if self.shape is not None:  # flat particle columns, events clustered into jets
+            table = self.shape(table, source=chunk.name)
         arrays = dict(self.representation(table, source=chunk.name))
         clash = [n for n in (LABEL, WEIGHT, *self.extra_columns) if n in arrays]
         if clash:

@@ -17,8 +17,12 @@ in a config, so the same config gives the same fit.
   bootstrap sample with a random feature subset per split.
 - ``bdt``: gradient-boosted decision trees (``HistGradientBoostingClassifier``, the
   lectures' BDT): F_m(x) = F_{m-1}(x) + eta h_m(x), each tree h_m fitted to the gradient of
-  the log loss, p = sigma(F_M(x)). No internal early stopping: the fit uses only the
-  training split, so validation stays an independent check.
+  the log loss, p = sigma(F_M(x)). scikit-learn's own early stopping (which would carve
+  its own validation fraction out of the training rows) stays off; instead, with
+  ``early_stopping: true`` (the default), ``hepdl.train.classical`` stops on hepdl's
+  validation split, the one a network's checkpoint is chosen on: the validation loss of
+  every stage (staged predictions) picks the number of trees, and only those are kept.
+  ``early_stopping: false`` keeps all ``max_iter`` trees, and the history says so.
 
 Under ``task.kind: regress`` the same names give the regressor of the same family on the
 standardised targets (``bdt``: ``HistGradientBoostingRegressor`` on the squared or the
@@ -115,11 +119,13 @@ def bdt(
     max_depth: int | None = None,
     max_leaf_nodes: int | None = 31,
     l2_regularization: float = 0.0,
+    early_stopping: bool = True,
     random_state: int = 0,
     task: str = "classify",
     loss: str = "squared_error",
 ) -> Any:
-    """Histogram gradient-boosted trees: ``max_iter`` trees, shrinkage ``learning_rate``."""
+    """Histogram gradient-boosted trees: ``max_iter`` trees, shrinkage ``learning_rate``.
+    ``early_stopping`` is hepdl's, on its validation split (see :func:`stops_early`)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     boosted = HistGradientBoostingRegressor if task == "regress" else HistGradientBoostingClassifier
@@ -175,6 +181,12 @@ def check_classical_task(name: str, kind: str, loss: str | None) -> None:
         )
     if name == "least_squares" and loss != "mse":
         raise ConfigError("model 'least_squares' minimises squared errors: use task.loss: mse")
+
+
+def stops_early(name: str, options: dict[str, Any]) -> bool:
+    """Whether baseline ``name`` with config ``options`` chooses its number of boosting
+    stages on the validation split (the BDT unless ``early_stopping: false``)."""
+    return name == "bdt" and bool(options.get("early_stopping", True))
 
 
 def is_classical(name: str) -> bool:

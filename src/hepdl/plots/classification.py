@@ -12,7 +12,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator, NullLocator
@@ -37,14 +37,19 @@ REJECTION_LABEL = r"Background rejection $1/\varepsilon_B$"
 # --- ROC -------------------------------------------------------------------------------
 
 
-def _roc_entry(label: str, value: Any) -> tuple[str, np.ndarray, np.ndarray, float | None]:
-    """One curve as ``(label, eps_s, eps_b, auc)`` from a tuple or a mapping."""
+RocEntry = tuple[str, np.ndarray, np.ndarray, float | None, np.ndarray | None]
+
+
+def _roc_entry(label: str, value: Any) -> RocEntry:
+    """One curve as ``(label, eps_s, eps_b, auc, band)`` from a tuple or a mapping."""
     where = f"curves[{label!r}]"
+    band = None
     if isinstance(value, Mapping):
         missing = [k for k in ("eps_s", "eps_b") if k not in value]
         if missing:
             raise DataError(f"{where}: expected keys 'eps_s' and 'eps_b', missing {missing}")
         eps_s, eps_b, auc = value["eps_s"], value["eps_b"], value.get("auc")
+        band = value.get("band")
     elif isinstance(value, Sequence | np.ndarray) and len(value) in (2, 3):
         eps_s, eps_b = value[0], value[1]
         auc = value[2] if len(value) == 3 else None
@@ -73,10 +78,23 @@ def _roc_entry(label: str, value: Any) -> tuple[str, np.ndarray, np.ndarray, flo
             raise DataError(f"{where} auc: expected a number, got {auc!r}") from None
         if not 0.0 <= auc <= 1.0:
             raise DataError(f"{where} auc: expected a number in [0, 1], got {auc!r}")
-    return str(label), s, b, auc
+    return str(label), s, b, auc, _roc_band(band, len(s), where=where)
 
 
-def _roc_entries(curves: Any) -> list[tuple[str, np.ndarray, np.ndarray, float | None]]:
+def _roc_band(band: Any, n: int, *, where: str) -> np.ndarray | None:
+    """The (2, P) lower and upper rejection of each ROC point, or None."""
+    if band is None:
+        return None
+    arr = np.asarray(band, dtype=np.float64)
+    if arr.shape != (2, n) or np.isnan(arr).any():
+        raise DataError(
+            f"{where} band: expected (2, {n}) rejections (low, high per ROC point), "
+            f"got shape {arr.shape}"
+        )
+    return arr
+
+
+def _roc_entries(curves: Any) -> list[RocEntry]:
     if isinstance(curves, Mapping):
         entries = [_roc_entry(label, value) for label, value in curves.items()]
     elif isinstance(curves, Sequence) and not isinstance(curves, str):
@@ -109,7 +127,9 @@ def plot_roc(
 
     ``curves`` is ``{label: (eps_s, eps_b)}``, ``{label: (eps_s, eps_b, auc)}``,
     ``{label: {"eps_s": ..., "eps_b": ..., "auc": ...}}`` or a list of such mappings with a
-    ``"label"`` key; ``auc`` is optional and shown in the legend. Note the order
+    ``"label"`` key; ``auc`` is optional and shown in the legend, and a mapping's optional
+    ``band`` (2, P) holds the low and high rejection of each point (e.g. the binomial
+    interval), drawn as a shaded band (an infinite upper end reaches the top). Note the order
     ``(eps_s, eps_b)``: :func:`hepdl.metrics.roc_curve` returns ``(eps_b, eps_s, thr)``.
     A curve that lies mostly below the random classifier raises a warning, since swapped
     efficiencies are the usual cause.
@@ -124,7 +144,7 @@ def plot_roc(
     with hep_style():
         fig, (ax,) = new_figure(figsize=(10, 10))
         top = 10.0
-        for label, eps_s, eps_b, auc in entries:
+        for label, eps_s, eps_b, auc, band in entries:
             if np.mean(eps_b > eps_s) > 0.5:
                 warnings.warn(
                     f"plot_roc: curve {label!r} is mostly worse than random; were eps_s and "
@@ -141,7 +161,13 @@ def plot_roc(
             text = label if auc is None else f"{label} (AUC = {auc:.4f})"
             if not np.any(x < 1.0):  # e.g. perfect separation: nothing left to draw
                 text += r", $1/\varepsilon_B = \infty$ for $\varepsilon_S < 1$"
-            ax.plot(x, rejection, lw=2.5, label=text)
+            (line,) = ax.plot(x, rejection, lw=2.5, label=text)
+            if band is not None and len(x):
+                low, high = band[:, keep][:, order]  # (K,) each
+                ax.fill_between(
+                    x, low, np.minimum(high, 1e12), color=line.get_color(), alpha=0.25, lw=0,
+                    label="68% CL (binomial)",
+                )  # fmt: skip
         x_rand = np.geomspace(1e-4, 1.0, 400)
         ax.plot(x_rand, 1.0 / x_rand, ls="--", lw=1.5, color="0.4", label="Random classifier")
         ax.set_yscale("log")
@@ -301,7 +327,13 @@ def _history_series(history: Mapping[str, Any]) -> dict[str, dict[str, np.ndarra
 
 
 def plot_training_history(
-    history: Mapping[str, Sequence[float]], *, path: str | os.PathLike[str]
+    history: Mapping[str, Sequence[float]],
+    *,
+    path: str | os.PathLike[str],
+    kept_epoch: int | Literal["best"] | None = "best",
+    kept_label: str | None = None,
+    xlabel: str = "Epoch",
+    note: str | None = None,
 ) -> Path:
     """Loss and accuracy per epoch, train and validation, in two side-by-side panels.
 
@@ -310,7 +342,12 @@ def plot_training_history(
     ``train_acc``, ``train_accuracy``, ``acc`` or ``accuracy``; ``val_acc`` or
     ``val_accuracy`` (``valid_``/``validation_`` work too). Missing keys are skipped, and a
     panel with no series is left out; NaN or inf values leave gaps. Epochs count from 1.
-    The epoch of the lowest validation loss is marked with a dotted line.
+
+    The dotted line marks the model that was kept: by default (``kept_epoch="best"``) the
+    epoch of the lowest validation loss, labelled "Best validation"; an integer marks that
+    epoch with ``kept_label``; None draws no line (nothing was selected, e.g. a BDT that
+    keeps all its trees), and ``note`` then says so in the loss panel. ``xlabel`` names the
+    steps ("Boosting iteration (trees)" for a BDT).
     """
     if not isinstance(history, Mapping):
         raise DataError(
@@ -334,16 +371,32 @@ def plot_training_history(
                 epochs = np.arange(1, len(values) + 1)  # (E,)
                 shown = np.where(np.isfinite(values), values, np.nan)
                 ax.plot(epochs, shown, ls=ls, marker=marker, ms=5, lw=2, label=name)
-            if panel == "loss" and "val" in series:
-                best = int(
-                    np.nanargmin(np.where(np.isfinite(series["val"]), series["val"], np.nan))
-                )
-                ax.axvline(
-                    best + 1, ls=":", color="0.4", label=f"Best validation (epoch {best + 1})"
-                )
+            if panel == "loss":
+                mark = _kept_mark(series, kept_epoch, kept_label)
+                if mark is not None:
+                    ax.axvline(mark[0], ls=":", color="0.4", label=mark[1])
+                if note:
+                    ax.plot([], [], " ", label=note)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_xlabel("Epoch")
+            ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabels[panel])
             ax.legend(loc="best")
         return save_figure(fig, out)
+
+
+def _kept_mark(
+    series: Mapping[str, np.ndarray], kept: int | str | None, label: str | None
+) -> tuple[int, str] | None:
+    """(epoch, legend) of the dotted line marking the kept model, or None for no line."""
+    if kept is None:
+        return None
+    if kept == "best":
+        if "val" not in series:
+            return None
+        val = series["val"]
+        best = int(np.nanargmin(np.where(np.isfinite(val), val, np.nan))) + 1
+        return best, label or f"Best validation (epoch {best})"
+    if isinstance(kept, bool) or not isinstance(kept, int) or kept < 1:
+        raise DataError(f"kept_epoch: expected 'best', None or an epoch >= 1, got {kept!r}")
+    return kept, label or f"Kept (epoch {kept})"

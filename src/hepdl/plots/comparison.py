@@ -35,8 +35,11 @@ def plot_roc_bands(
     against :math:`\varepsilon_S`, with the random classifier dashed.
 
     ``bands`` is ``{label: (3, G) array}``: the median, minimum and maximum over runs of
-    the rejection at each signal efficiency of ``eps_s`` (G,); infinite values (no
-    background left) are not drawn. Up to 20 groups get distinct colours.
+    the rejection at each signal efficiency of ``eps_s`` (G,), or ``(5, G)`` with the
+    binomial interval's low and high end below them (:func:`hepdl.metrics.uncertainty.
+    rejection_band`), drawn as a lighter band. Infinite values (a curve resting on fewer
+    than one background event) are not drawn, nor is an infinite upper end of the band
+    above the top of the axes. Up to 20 groups get distinct colours.
     """
     grid = np.asarray(eps_s, dtype=np.float64)  # (G,)
     if grid.ndim != 1 or not len(grid) or grid.min() <= 0:
@@ -45,10 +48,10 @@ def plot_roc_bands(
         raise DataError("bands: expected a dict {label: (median, low, high)} with a curve")
     curves = {str(label): np.asarray(band, dtype=np.float64) for label, band in bands.items()}
     for label, band in curves.items():
-        if band.shape != (3, len(grid)):
+        if band.shape not in ((3, len(grid)), (5, len(grid))):
             raise DataError(
                 f"bands[{label!r}]: expected shape (3, {len(grid)}) (median, low, high on the "
-                f"grid), got {band.shape}"
+                f"grid) or (5, {len(grid)}) (then the binomial low and high), got {band.shape}"
             )
     out = check_path(path)
     with hep_style():
@@ -57,14 +60,23 @@ def plot_roc_bands(
         # after 10, and a landscape has more taggers than that).
         colors = matplotlib.colormaps["tab20"].colors
         top = 10.0
-        for i, (label, (median, low, high)) in enumerate(curves.items()):
+        for i, (label, (median, low, high, *binomial)) in enumerate(curves.items()):
             shown = np.isfinite(high) & np.isfinite(median)  # inf: nothing left to draw
             color = colors[(2 * i) % 20 + (2 * i) // 20 % 2]  # dark shades first
             ax.plot(grid[shown], median[shown], lw=2, color=color, label=label)
             ax.fill_between(grid[shown], low[shown], high[shown], color=color, alpha=0.25)
+            if binomial:  # the statistical interval of the test set, around the runs' spread
+                stat_low, stat_high = binomial
+                ax.fill_between(
+                    grid[shown], stat_low[shown], np.minimum(stat_high[shown], 1e12),
+                    color=color, alpha=0.12, lw=0,
+                )  # fmt: skip
             if shown.any():
                 top = max(top, float(high[shown].max()))
         ax.plot(grid, 1.0 / grid, ls="--", color="0.4", label="Random classifier")
+        if any(len(band) == 5 for band in curves.values()):
+            ax.plot([], [], " ", label="dark: min-max over runs; light: 68% CL (binomial);\n"
+                    "cut where < 1 background event")  # fmt: skip
         ax.set_yscale("log")
         ax.set_xlim(0.0, 1.0)
         ax.set_ylim(1.0, 10 ** math.ceil(math.log10(top) + 0.3))

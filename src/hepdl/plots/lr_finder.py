@@ -26,12 +26,16 @@ def plot_lr_find(
     suggestion: float | None,
     path: str | os.PathLike[str],
     warmup: int = 11,
+    valley: tuple[float, float] | None = None,
 ) -> Path:
     """Smoothed loss ``losses`` (S,) against the learning rates ``lrs`` (S,), log x axis.
 
     The first ``warmup`` points, where the smoothing's bias correction still lags (the loss
-    seems to rise there), are drawn dotted in grey; ``suggestion`` (or None) is marked at
-    the swept rate nearest to it. NaN losses (steps without a loss) leave gaps.
+    seems to rise there), are drawn dotted in grey; ``valley`` (the learning rates where
+    the longest descent of the loss starts and ends, see hepdl.train.lr_finder.valley) is
+    shaded; ``suggestion`` (or None) is marked at the swept rate nearest to it, and the
+    lowest loss with a cross (the rate not to pick: just before divergence). NaN losses
+    (steps without a loss) leave gaps.
     """
     lr = np.asarray(lrs, dtype=np.float64)  # (S,)
     loss = np.asarray(losses, dtype=np.float64)  # (S,)
@@ -46,6 +50,15 @@ def plot_lr_find(
         early = min(warmup, len(lr))
         ax.plot(lr[:early], loss[:early], ls=":", lw=2, color="0.6", label="Smoothing warm-up")
         ax.plot(lr[early - 1 :], loss[early - 1 :], lw=2, label="Smoothed training loss")
+        if valley is not None:
+            ax.axvspan(*valley, color=SIGNAL_COLOR, alpha=0.1, label="Longest descent (valley)")
+        if np.isfinite(loss[early - 1 :]).any():
+            low = (
+                early
+                - 1
+                + int(np.nanargmin(np.where(np.isfinite(loss), loss, np.nan)[early - 1 :]))
+            )
+            ax.plot([lr[low]], [loss[low]], "x", ms=12, mew=3, color="0.3", label="Lowest loss")
         if suggestion is not None:
             at = int(np.argmin(np.abs(lr - suggestion)))
             ax.plot(

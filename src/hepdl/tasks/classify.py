@@ -28,6 +28,8 @@ from hepdl.models.inputs import forward
 from hepdl.tasks._base import TaskBase, weighted_mean
 from hepdl.tasks._classification_report import (
     PREDICTIONS_FILE,
+    auc_cell,
+    rejection_cell,
     save_predictions,
     signal_scores,
     write_evaluation,
@@ -293,6 +295,7 @@ class ClassTargets(TargetCoding):
             train=train_pair,
             history=history,
             extra=extra,
+            bootstrap=evaluate.bootstrap,
         )
 
     def scores(self, outputs: np.ndarray) -> np.ndarray:
@@ -312,17 +315,19 @@ def fit_class_targets(section: ClassifyConfig, sample: Any, data: Any) -> ClassT
 
 def classification_summary_rows(metrics: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
     """The CLI's table of a classifier's test metrics: AUC, accuracy, rejections, SIC."""
+    # The signal class is named: which class is "signal" changes every number below.
+    signal = metrics.get("signal_class")
+    named = f" '{signal}'" if signal is not None else ""
     title = (
-        f"test set ({metrics.get('n_signal', '?')} signal, "
+        f"test set ({metrics.get('n_signal', '?')} signal{named}, "
         f"{metrics.get('n_background', '?')} background jets)"
     )
-    rows = [("ROC AUC", f"{metrics['auc']:.4f}"), ("accuracy", f"{metrics['accuracy']:.4f}")]
-    for key, value in metrics.items():
+    rows = [("ROC AUC", auc_cell(metrics)), ("accuracy", f"{metrics['accuracy']:.4f}")]
+    for key in metrics:
         if key.startswith("rejection_at_eps_s_"):
             eps = key.removeprefix("rejection_at_eps_s_")
-            # None: no background jet passes, the rejection exceeds the background count.
-            shown = f"{value:.1f}" if value is not None else f"> {metrics['n_background']}"
-            rows.append((f"1/eps_B at eps_S = {eps}", shown))
+            # With the background events it rests on: "> 99 (0 bkg events ...)" when none.
+            rows.append((f"1/eps_B at eps_S = {eps}", rejection_cell(metrics, key)))
     sic = metrics.get("max_sic")
     rows.append(("max eps_S/sqrt(eps_B)", f"{sic:.2f}" if sic is not None else "n/a"))
     return title, rows

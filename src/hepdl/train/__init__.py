@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["evaluate_run", "train_experiment"]
+__all__ = ["train_experiment"]  # evaluating a finished run: hepdl.evaluation
 
 
 def __getattr__(name: str):  # lazy: importing hepdl.train must not import torch
@@ -10,8 +10,4 @@ def __getattr__(name: str):  # lazy: importing hepdl.train must not import torch
         from hepdl.train.run import train_experiment
 
         return train_experiment
-    if name == "evaluate_run":
-        from hepdl.train.evaluate import evaluate_run
-
-        return evaluate_run
     raise AttributeError(name)

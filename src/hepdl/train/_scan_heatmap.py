@@ -60,7 +60,7 @@ def plot_heatmap(
         x_label=x_key,
         y_label=y_key or "",
         colorbar_label=metric,
-        title=f"test {metric}, mean ± std over seeds{best}",
+        title=f"{metric} (validation, chooses), mean ± std over seeds{best}",
         path=path,
     )
 

@@ -1,6 +1,7 @@
 """A scan's results, from its Optuna trials: one row per point with the mean and standard
-deviation over seeds of every test metric, written as results.csv, results.md and
-scan.json (atomically: a temporary name, then a rename)."""
+deviation over seeds of the validation metric that chose and of every test metric,
+written as results.csv, results.md and scan.json (atomically: a temporary name, then a
+rename)."""
 
 from __future__ import annotations
 
@@ -80,14 +81,15 @@ def rows_from_trials(trials: Sequence[Any]) -> list[ScanRow]:
     return list(rows.values())
 
 
-def metric_names(rows: Sequence[ScanRow], *, first: str) -> list[str]:
-    """Every numeric metric of any run, ``first`` (the scan's metric) at the front."""
+def metric_names(rows: Sequence[ScanRow], *, first: Sequence[str]) -> list[str]:
+    """Every numeric metric of any run, those of ``first`` (the validation metric that
+    chooses, then the test metric reported beside it) at the front."""
     names: dict[str, None] = {}
     for row in rows:
         for run in row.runs:
             names.update({k: None for k, v in run.items() if _is_number(v) or v is None})
-    ordered = [first] if first in names else []
-    return ordered + [n for n in names if n != first]
+    ordered = [n for n in first if n in names]
+    return ordered + [n for n in names if n not in ordered]
 
 
 def _cell(value: float) -> str:
@@ -147,12 +149,22 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_tables(
-    out: Path, rows: Sequence[ScanRow], *, keys: Sequence[str], metric: str, summary: dict
+    out: Path,
+    rows: Sequence[ScanRow],
+    *,
+    keys: Sequence[str],
+    first: Sequence[str],
+    summary: dict,
 ) -> list[str]:
-    """results.csv, results.md and scan.json in ``out``; returns the metric columns."""
-    metrics = metric_names(rows, first=metric)
+    """results.csv, results.md and scan.json in ``out`` (columns ``first`` at the front:
+    the validation metric that chooses, the test metric); returns the metric columns."""
+    metrics = metric_names(rows, first=first)
     write_text(out / "results.csv", csv_text(rows, keys, metrics))
-    title = f"# {summary['kind']} of {summary['config']}: test metrics, mean ± std over seeds\n\n"
+    title = (
+        f"# {summary['kind']} of {summary['config']}: mean ± std over seeds\n\n"
+        f"Points are chosen by the validation metric {first[0]} (each run's best epoch); "
+        "the test metrics beside it are reported only, never used to choose.\n\n"
+    )
     write_text(out / "results.md", title + "\n".join(table_lines(rows, keys, metrics)) + "\n")
     summary = {
         **summary,

@@ -76,9 +76,23 @@ def check_reachable(url: str) -> None:
         engine.dispose()
 
 
-def open_storage(url: str) -> Any:
-    """An ``optuna.storages.RDBStorage`` on ``url``, after :func:`check_reachable`."""
+def open_storage(url: str, *, attempts: int = 5) -> Any:
+    """An ``optuna.storages.RDBStorage`` on ``url``, after :func:`check_reachable`.
+
+    Workers started together on an empty database race to create Optuna's tables and
+    types; the loser's CREATE fails on a unique constraint. It tries again (``attempts``
+    in all, a growing pause between them): by then the tables exist and are reused."""
+    import time
+
     import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     check_reachable(url)
-    return optuna.storages.RDBStorage(url)
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts:
+                raise
+            time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # the loop returns or raises

@@ -7,6 +7,9 @@ run_dir/
   checkpoints/         Lightning checkpoints (best.ckpt, last.ckpt)
   logs/, tensorboard/  per-epoch metrics
   history.json, metrics.json, *.png
+  test_rows.json       which rows were tested (files, count, a fingerprint of the rows)
+  row_keys.npz         one 64-bit key per training and validation row, to recognise them
+  FAILED               only in a run that failed before metrics.json: the error
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,10 @@ from typing import Any
 from hepdl.atomic import write_json
 from hepdl.config import ExperimentConfig, ModelConfig, load_config
 from hepdl.errors import ConfigError
+
+FAILED_FILE = "FAILED"
+# The run directories new_run_dir creates inside a created_run_dirs() block.
+_CREATED: ContextVar[list[Path] | None] = ContextVar("hepdl_created_run_dirs", default=None)
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,44 @@ def new_run_dir(config: ExperimentConfig) -> Path:
     while run_dir.exists():
         run_dir, i = root / f"{stem}-{i}", i + 1
     run_dir.mkdir(parents=True)
+    created = _CREATED.get()
+    if created is not None:
+        created.append(run_dir)
     return run_dir
+
+
+@contextmanager
+def created_run_dirs() -> Iterator[list[Path]]:
+    """The run directories :func:`new_run_dir` makes inside the block (in this thread or
+    task), so a failed run can be marked even when its folder was named inside it."""
+    created: list[Path] = []
+    token = _CREATED.set(created)
+    try:
+        yield created
+    finally:
+        _CREATED.reset(token)
+
+
+def mark_failed(run_dir: Path, error: BaseException) -> Path | None:
+    """Write ``run_dir/FAILED`` (the error's type and message) unless the run finished
+    (metrics.json is written last); returns the marker, None when nothing was marked."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or (run_dir / "metrics.json").is_file():
+        return None
+    reason = f"{type(error).__name__}: {error}".rstrip(": ")
+    marker = run_dir / FAILED_FILE
+    tmp = marker.with_name(f".{FAILED_FILE}.tmp")
+    tmp.write_text(f"{reason}\n")
+    os.replace(tmp, marker)
+    return marker
+
+
+def failure_of(run_dir: Path) -> str | None:
+    """The error recorded in ``run_dir/FAILED``, or None for a run not marked failed."""
+    marker = Path(run_dir) / FAILED_FILE
+    if not marker.is_file():
+        return None
+    return marker.read_text().strip() or "failed (no error recorded)"
 
 
 def model_hyperparameters(

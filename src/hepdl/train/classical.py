@@ -59,10 +59,11 @@ def train_classical(
     as in ``train_experiment``.
     """
     from hepdl.data.validation import check_finite
-    from hepdl.models.classical import create_classical
+    from hepdl.models.classical import create_classical, stops_early
     from hepdl.tasks import task_class
     from hepdl.train._timing import timed_scores
     from hepdl.train.artifacts import Preprocessing, new_run_dir
+    from hepdl.train.inputs import tested_rows
     from hepdl.train.prepared import prepare_data
 
     name, kind = config.model.name, config.task.kind
@@ -92,9 +93,11 @@ def train_classical(
 
         if not get_tags(estimator).target_tags.multi_output:  # one regressor per target
             estimator = MultiOutputRegressor(estimator)
-    fit_started = time.perf_counter()  # one fit is the classical "epoch" of the table
-    estimator.fit(features[train_idx], targets[train_idx])
-    fit_seconds = time.perf_counter() - fit_started
+    weighted = {}  # data.weights_file: per-row weights, as scikit-learn's sample_weight
+    if sample.row_weights is not None:
+        weighted["sample_weight"] = sample.row_weights[train_idx]
+    fit_started = time.perf_counter()  # the fit time, reported as such (not per epoch)
+    estimator.fit(features[train_idx], targets[train_idx], **weighted)
     train_pair = (features[train_idx], targets[train_idx])
     val_pair = (features[val_idx], targets[val_idx])
     if labelled:
@@ -103,6 +106,13 @@ def train_classical(
         history = _history(estimator, train=train_pair, val=val_pair, n_classes=n_classes)
     else:
         history = _regression_history(estimator, train=train_pair, val=val_pair)
+    selection = _keep_best_stages(
+        estimator,
+        history["val_loss"],
+        on=stops_early(name, config.model.options()),
+        refit=lambda: estimator.fit(features[train_idx], targets[train_idx], **weighted),
+    )
+    fit_seconds = time.perf_counter() - fit_started  # with the staged validation and refit
 
     run_dir = Path(run_dir) if run_dir else new_run_dir(config)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +126,10 @@ def train_classical(
     )
     write_json(run_dir / "preprocessing.json", preprocessing.to_dict())
     write_json(run_dir / "history.json", history)
+    # Keys of the rows tested (hepdl compare) and trained on (hepdl evaluate warns on them).
+    from hepdl.train.row_identity import write_row_keys
+
+    write_row_keys(run_dir, sample, train=train_idx, val=val_idx, test=test_idx)
 
     def outputs(idx: np.ndarray) -> np.ndarray:
         return classical_outputs(estimator, features[idx])
@@ -128,22 +142,66 @@ def train_classical(
         rows=test_idx,
         evaluate=config.evaluate,
         train=(outputs(train_idx), sample, train_idx),
-        history=history,
+        history=None,  # drawn below, marking the stages kept rather than a best epoch
         extra={
             "data": sample.source,
+            "test_rows": tested_rows(sample, test_idx),  # which rows, for hepdl compare
             "n_train": len(train_idx),
             "n_val": len(val_idx),
             "n_test": len(test_idx),
-            # Boosting stages for the BDT, one fit otherwise; the score is the last val_loss.
+            # Boosting stages fitted for the BDT, one fit otherwise; the score is the
+            # validation loss of the model kept.
             "epochs": len(history["val_loss"]),
-            "best_epoch_score": history["val_loss"][-1],
+            "best_epoch_score": history["val_loss"][selection["stages_kept"] - 1],
+            **selection,
             "batchnorm_recalibration_batches": 0,  # no BatchNorm in a scikit-learn model
             "n_parameters": classical_size(estimator),
-            "train_seconds_per_epoch": fit_seconds,
+            # One fit, not an epoch: hepdl compare shows it in its own "fit s" column.
+            "fit_seconds": fit_seconds,
             "inference_jets_per_second": jets_per_second,
         },
     )
+    if config.evaluate.plots:
+        _plot_history(history, selection, run_dir / "history.png")
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
+
+
+def _keep_best_stages(
+    estimator: Any, val_loss: list[float], *, on: bool, refit: Any
+) -> dict[str, Any]:
+    """With ``on`` and a staged estimator (the BDT), keep the stages up to the lowest
+    validation loss: refit with ``max_iter`` = that many trees (the same trees: without
+    scikit-learn's own early stopping the fit is deterministic stage by stage). Returns
+    metrics.json's ``early_stopping`` ("validation loss", "off" or "not staged") and
+    ``stages_kept``."""
+    staged = len(val_loss) > 1
+    if not staged:
+        return {"early_stopping": "not staged", "stages_kept": 1}
+    if not on:
+        return {"early_stopping": "off", "stages_kept": len(val_loss)}
+    losses = np.asarray(val_loss, dtype=np.float64)  # (M,)
+    kept = int(np.nanargmin(np.where(np.isfinite(losses), losses, np.nan))) + 1
+    if kept < len(val_loss):
+        estimator.set_params(max_iter=kept)
+        refit()
+    return {"early_stopping": "validation loss", "stages_kept": kept}
+
+
+def _plot_history(history: dict[str, list[float]], selection: dict[str, Any], path: Path) -> None:
+    """history.png: per boosting stage for the BDT, with the trees kept marked (or a note
+    that all are kept); a single fit is one point, without a mark."""
+    from hepdl.plots import plot_training_history
+
+    stopping, kept = selection["early_stopping"], selection["stages_kept"]
+    if stopping == "validation loss":
+        options = {"kept_epoch": kept, "kept_label": f"Trees kept: {kept} (lowest validation loss)"}
+    elif stopping == "off":
+        options = {"kept_epoch": None, "note": f"early stopping off: all {kept} trees kept"}
+    else:
+        options = {"kept_epoch": None, "note": "one fit (no stages)"}
+    staged = stopping != "not staged"
+    xlabel = "Boosting iteration (trees)" if staged else "Fit"
+    plot_training_history(history, path=path, xlabel=xlabel, **options)
 
 
 def _fit_targets(targets: np.ndarray) -> np.ndarray:

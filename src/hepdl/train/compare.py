@@ -12,8 +12,12 @@ columns (``comparison_columns``) and which way the first of them ranks the rows
 - a regression (its first target): relative resolution (lower first), response, Gaussian
   core sigma, RMSE, and the baseline's relative resolution where the runs have one.
 
-Runs of different task kinds do not compare: that is an error naming both. The standard
-deviation is the sample one,
+Runs of different task kinds do not compare, nor do runs tested on different rows (the
+fingerprints of their test rows differ, :mod:`hepdl.train.row_identity`, or their
+metrics.json ``test_rows`` records): each is an error naming both runs; runs trained
+before hepdl recorded their test rows are listed in a note as not checked. A folder
+marked ``FAILED`` (a run that failed before its metrics) is skipped with a note naming
+its error. The standard deviation is the sample one,
 
 .. math::
 
@@ -40,7 +44,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +63,9 @@ COST_COLUMNS = (
     ("train_seconds_per_epoch", "s/epoch", "{:.3g}"),
     ("inference_jets_per_second", "jets/s", "{:,.0f}"),
 )
+# A classical baseline's one fit is no epoch: its seconds get their own column, shown only
+# when some run records it.
+FIT_COLUMN = ("fit_seconds", "fit s", "{:.3g}")
 # A column of the table: (key, header, format, above); see TaskBase.comparison_columns.
 Column = tuple[str, str, str, str | None]
 _MISSING = object()
@@ -217,7 +224,10 @@ def summary_row(name: str, runs: Sequence[RunRecord]) -> Row:
 def table_columns(kind: str, runs: Sequence[RunRecord]) -> list[Column]:
     """The task's columns for ``runs``, then the run costs."""
     columns = list(task_of(kind).comparison_columns([run.metrics for run in runs]))
-    return columns + [(key, header, fmt, None) for key, header, fmt in COST_COLUMNS]
+    costs = list(COST_COLUMNS)
+    if any(FIT_COLUMN[0] in run.metrics for run in runs):
+        costs.insert(2, FIT_COLUMN)  # after s/epoch
+    return columns + [(key, header, fmt, None) for key, header, fmt in costs]
 
 
 def mean_std(values: Sequence[float | None]) -> tuple[float, float | None] | None:
@@ -342,10 +352,13 @@ def _legend(row: Row, column: Column) -> str:
 
 
 def _roc_figure(rows: Sequence[Row], column: Column, out_dir: Path, title: str) -> Path:
+    from hepdl.metrics.uncertainty import rejection_band
     from hepdl.plots.comparison import plot_roc_bands
 
+    # (5, G): the runs' spread and the binomial band, cut where < 1 background event.
     bands = {
-        _legend(row, column): roc_band([run.predictions() for run in row.runs]) for row in rows
+        _legend(row, column): rejection_band([run.predictions() for run in row.runs], EPS_S_GRID)
+        for row in rows
     }
     return plot_roc_bands(bands, eps_s=EPS_S_GRID, path=out_dir / "roc_comparison.png", title=title)
 
@@ -375,6 +388,50 @@ class Comparison:
     rows: list[Row]
     table: str
     paths: list[Path]
+    notes: list[str] = field(default_factory=list)  # skipped folders, unchecked rows
+
+
+def check_same_test_rows(runs: Sequence[RunRecord]) -> list[str]:
+    """DataError naming two runs tested on different rows; returns a note naming the runs
+    whose rows could not be checked (trained before hepdl recorded them), else nothing.
+    Rows are compared by the fingerprint of their keys (``row_keys.npz``) where both runs
+    kept them, else by metrics.json's ``test_rows`` record (files and row positions)."""
+    from hepdl.train.row_identity import tested_fingerprint
+
+    identities = [
+        (run, tested_fingerprint(run.run_dir), run.metrics.get("test_rows")) for run in runs
+    ]
+    unchecked: list[str] = []
+    first = identities[0] if identities else None
+    for run, keys, record in identities[1:]:
+        assert first is not None
+        if keys is not None and first[1] is not None:
+            same, shown = keys == first[1], (f"{first[1][0]} rows, fingerprint {first[1][1]}",
+                                             f"{keys[0]} rows, fingerprint {keys[1]}")  # fmt: skip
+        elif record and first[2]:
+            same, shown = record == first[2], (_record_text(first[2]), _record_text(record))
+        else:
+            unchecked.append(str(run.run_dir))
+            continue
+        if not same:
+            raise DataError(
+                f"runs {first[0].run_dir} and {run.run_dir} were tested on different rows "
+                f"({shown[0]}; vs {shown[1]}): their metrics do not compare; test every run "
+                "on the same rows (the same files, data.split or given test files)"
+            )
+    if not unchecked:
+        return []
+    return [
+        f"test rows not checked against {first[0].run_dir} (no row keys or test_rows record, "
+        f"runs trained before hepdl kept them): {', '.join(unchecked)}"
+    ]
+
+
+def _record_text(record: Mapping[str, Any]) -> str:
+    files = ", ".join(record.get("files") or [])
+    return (
+        f"{record.get('n_rows')} rows of {files}, index hash {str(record.get('index_sha256'))[:16]}"
+    )
 
 
 def write_comparison(
@@ -383,12 +440,16 @@ def write_comparison(
     out_dir: Path,
     extra_rows: Sequence[Row] = (),
     title: str = "Comparison",
+    notes: Sequence[str] = (),
 ) -> Comparison:
     """``comparison.md`` (rows best first by the task's first column) and the task's
     figure (``roc_comparison.png``, ``response_comparison.png``) in ``out_dir``;
-    ``extra_rows`` add derived runs (an ensemble), each drawn like a group."""
+    ``extra_rows`` add derived runs (an ensemble), each drawn like a group; ``notes``
+    (e.g. skipped folders) are written under the title. Runs tested on different rows
+    are refused (:func:`check_same_test_rows`)."""
     runs = [run for members in groups.values() for run in members]
     kind = one_kind(runs + [run for row in extra_rows for run in row.runs])
+    notes = [*notes, *check_same_test_rows(runs)]
     rows = [summary_row(name, members) for name, members in groups.items()] + list(extra_rows)
     columns = table_columns(kind, [run for row in rows for run in row.runs])
     rank_rows(rows, columns[0][0], task_of(kind).metric_direction(columns[0][0]))
@@ -397,7 +458,9 @@ def write_comparison(
     sources = sorted({str(run.metrics.get("data")) for run in runs})
     text = (
         f"# {title}\n\nmean ± std (sample, over the runs of each row); test jets: "
-        f"{', '.join(sizes)}; data: {'; '.join(sources)}\n\n{table}"
+        f"{', '.join(sizes)}; data: {'; '.join(sources)}\n\n"
+        + "".join(f"note: {note}\n\n" for note in notes)
+        + table
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / "comparison.md"
@@ -406,17 +469,29 @@ def write_comparison(
     os.replace(tmp, md)
     figure = _FIGURES.get(task_of(kind).predictions_are)
     drawn = figure(rows, columns[0], out_dir, title) if figure else None
-    return Comparison(rows=rows, table=table, paths=[md] + ([drawn] if drawn else []))
+    paths = [md] + ([drawn] if drawn else [])
+    return Comparison(rows=rows, table=table, paths=paths, notes=notes)
 
 
 def compare_runs(
     run_dirs: Sequence[str | os.PathLike[str]], *, out_dir: Path, group_by: GroupBy = "model"
 ) -> Comparison:
-    """Load, group and compare ``run_dirs`` (see the module doc)."""
+    """Load, group and compare ``run_dirs`` (see the module doc); folders marked FAILED
+    are skipped with a note."""
+    from hepdl.train.artifacts import failure_of
+
     if not run_dirs:
         raise ConfigError("RUN_DIR: give at least one run directory to compare")
-    groups = group_runs([load_run(d) for d in run_dirs], by=group_by)
-    return write_comparison(groups, out_dir=Path(out_dir))
+    failed = {Path(d): failure_of(Path(d)) for d in run_dirs}
+    notes = [f"skipped {d}: the run failed ({why})" for d, why in failed.items() if why]
+    finished = [Path(d) for d in run_dirs if not failed[Path(d)]]
+    if not finished:
+        raise DataError(
+            f"compare: every run directory given is marked FAILED ({'; '.join(notes)}); "
+            "nothing to compare"
+        )
+    groups = group_runs([load_run(d) for d in finished], by=group_by)
+    return write_comparison(groups, out_dir=Path(out_dir), notes=notes)
 
 
 def _number(value: Any) -> float | None:

@@ -5,9 +5,15 @@ every optimizer step, reaching ``max_lr`` at the last of ``num_training`` = n st
 (Lightning's _ExponentialLR: eta_0 = eta_min, eta_i = eta_min (eta_max / eta_min)^((i + 1) / n)),
 
 recording the training loss smoothed as L_i = (beta L_(i-1) + (1 - beta) l_i) / (1 - beta^(i+1))
-(beta = 0.98, Lightning's _LRCallback). The suggestion is Lightning's: the learning rate
-where the smoothed loss falls fastest (steepest negative slope). The model's weights and
-the optimiser state are restored afterwards.
+(beta = 0.98, Lightning's _LRCallback). The model's weights and the optimiser state are
+restored afterwards.
+
+The suggestion is fastai's "valley" rule (:func:`valley`), not Lightning's steepest
+point-to-point slope: that slope is the difference of two noisy neighbours, so on a small
+tabular set it often lands on a wiggle of the flat start (it suggested 2.75e-5 and 6.9e-6
+where 1e-3 trains well). The valley is the longest stretch over which the loss keeps
+falling on the way to its minimum; the suggestion sits in its middle, in the steep part of
+the descent and well below the minimum, where the loss is about to blow up.
 
 Under manual optimisation (hepdl's tasks) Lightning's finder still records the loss,
 since ``training_step`` returns it (Lightning hands that value to ``on_train_batch_end``
@@ -23,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hepdl.config import ExperimentConfig
 from hepdl.errors import ConfigError, DataError
 
@@ -36,6 +44,8 @@ class LRFindResult:
     lrs: list[float]
     losses: list[float]
     suggestion: float | None
+    # The learning rates where the valley the suggestion sits in starts and ends.
+    valley: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # JSON has no NaN: a step without a loss (none recorded) is written as null.
@@ -94,11 +104,38 @@ def find_lr(
     )
     lrs = [float(x) for x in finder.results["lr"]]
     losses = [float(x) for x in finder.results["loss"]]
-    enough = len(lrs) > SUGGESTION_SKIP + 1  # it also skips the last point
-    suggestion = finder.suggestion(skip_begin=SUGGESTION_SKIP) if enough else None
-    return LRFindResult(
-        lrs=lrs, losses=losses, suggestion=None if suggestion is None else float(suggestion)
-    )
+    found = valley(losses, skip_begin=SUGGESTION_SKIP)
+    if found is None:
+        return LRFindResult(lrs=lrs, losses=losses, suggestion=None)
+    start, at, end = found
+    return LRFindResult(lrs=lrs, losses=losses, suggestion=lrs[at], valley=(lrs[start], lrs[end]))
+
+
+def valley(losses: Any, *, skip_begin: int = SUGGESTION_SKIP) -> tuple[int, int, int] | None:
+    """fastai's valley rule on smoothed ``losses`` (S,) of a geometric sweep: ``(start,
+    suggested, end)`` indices, or None with fewer than 3 usable points.
+
+    The longest decreasing subsequence of the losses after the first ``skip_begin`` (the
+    smoothing's warm-up) ends at ``end``, the bottom of the longest descent; ``start`` is
+    ``end`` minus its length. The suggestion is ``start + floor(L/3) + floor(L/6)`` for
+    ``L = end - start``: half-way down, on the steep part, a factor of the sweep's spread
+    below the minimum (fastai.callback.schedule.valley). NaN losses never extend a descent.
+    """
+    loss = np.asarray(losses, dtype=np.float64)[skip_begin:]  # (S',)
+    loss = np.where(np.isfinite(loss), loss, np.inf)  # a step without a loss breaks a descent
+    if np.isfinite(loss).sum() < 3:
+        return None
+    # run[i]: length of the longest strictly decreasing subsequence ending at point i.
+    run = np.ones(len(loss), dtype=np.int64)
+    for i in range(1, len(loss)):
+        higher = loss[:i] > loss[i]  # earlier points this one descends from
+        if higher.any() and np.isfinite(loss[i]):
+            run[i] = run[:i][higher].max() + 1
+    end = int(np.argmax(run))  # the first point where the longest descent ends
+    start = max(end - int(run[end]), 0)
+    sections = (end - start) / 3
+    at = start + int(sections) + int(sections / 2)
+    return start + skip_begin, at + skip_begin, end + skip_begin
 
 
 def lr_find_experiment(
@@ -150,7 +187,8 @@ def lr_find_experiment(
         result.losses,
         suggestion=result.suggestion,
         path=out_dir / "lr_find.png",
-        warmup=SUGGESTION_SKIP + 1,  # the points Lightning's suggestion skips, greyed out
+        warmup=SUGGESTION_SKIP + 1,  # the points the suggestion skips, greyed out
+        valley=result.valley,
     )
     return result
 

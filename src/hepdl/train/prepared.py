@@ -66,7 +66,11 @@ def prepare_data(
     if check_sample is not None:
         check_sample(sample)
     train_idx, val_idx, test_idx = split_rows(
-        config.data, sample.labels, seed=config.seed, stratify=kind.needs_labels
+        config.data,
+        sample.labels,
+        seed=config.seed,
+        stratify=kind.needs_labels,
+        given=sample.given_sizes,  # data.val_files / test_files: the split as shipped
     )
     inputs = dict(sample.inputs)
     scaler = None

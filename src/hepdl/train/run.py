@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 
 from hepdl.config import ExperimentConfig
-from hepdl.train.artifacts import TrainResult, new_run_dir, write_json
+from hepdl.train.artifacts import (
+    FAILED_FILE,
+    TrainResult,
+    created_run_dirs,
+    mark_failed,
+    new_run_dir,
+    write_json,
+)
 
 
 def train_experiment(
@@ -22,7 +29,29 @@ def train_experiment(
 
     ``resume``: a run directory of the same config to continue from its last checkpoint
     (hepdl.train.resume); a run that had finished is returned as it is.
+
+    A run that raises (or is interrupted) before its metrics.json leaves a ``FAILED`` file
+    with the error in its folder, so ``hepdl compare`` and the eye see it is no result; a
+    later success in the same folder (a resumed scan, --resume) removes the marker.
     """
+    with created_run_dirs() as created:
+        try:
+            result = _train_experiment(config, run_dir=run_dir, progress=progress, resume=resume)
+        except BaseException as err:
+            for folder in {Path(d) for d in (run_dir, resume, *created) if d is not None}:
+                mark_failed(folder, err)
+            raise
+    (Path(result.run_dir) / FAILED_FILE).unlink(missing_ok=True)
+    return result
+
+
+def _train_experiment(
+    config: ExperimentConfig,
+    *,
+    run_dir: Path | None,
+    progress: Any,
+    resume: Path | None,
+) -> TrainResult:
     from hepdl.models.classical import is_classical
 
     ckpt_path = None
@@ -51,8 +80,10 @@ def train_experiment(
     from hepdl.train._timing import run_costs, timed_scores
     from hepdl.train._tree_batches import batch_loader
     from hepdl.train.artifacts import Preprocessing, save_trained
-    from hepdl.train.evaluate import predict_probabilities
+    from hepdl.train.inputs import tested_rows
+    from hepdl.train.predict import predict_probabilities
     from hepdl.train.prepared import prepare_data
+    from hepdl.train.row_identity import write_row_keys
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     if config.data.streaming is not None:  # files larger than memory
@@ -112,6 +143,8 @@ def train_experiment(
         **coding.saved(),
     )
     save_trained(run_dir, model, preprocessing)
+    # Keys of the rows tested (hepdl compare) and trained on (hepdl evaluate warns on them).
+    write_row_keys(run_dir, sample, train=train_idx, val=val_idx, test=test_idx)
     history = task.history
     write_json(run_dir / "history.json", history)
 
@@ -129,6 +162,7 @@ def train_experiment(
         history=history,
         extra={
             "data": sample.source,
+            "test_rows": tested_rows(sample, test_idx),  # which rows, for hepdl compare
             "n_train": len(train_idx),
             "n_val": len(val_idx),
             "n_test": len(test_idx),
@@ -148,18 +182,21 @@ def train_experiment(
 
 
 def _training_weights(config: ExperimentConfig, sample: Any, train_idx: np.ndarray) -> Any:
-    """Per-row weights flattening ``data.reweight.column`` per class (or overall, for a
-    task without classes), fitted on the training split (and applied to every row); None
-    without ``data.reweight``."""
+    """(N,) per-row weights of every row, or None for unweighted: the user's event weights
+    (``data.weights_file``, e.g. cross-section x generator weights) times the weights that
+    flatten ``data.reweight.column`` per class (or overall, for a task without classes),
+    the latter fitted on the training split's row counts."""
     from hepdl.data.reweighting import fit_reweighting
 
+    given = getattr(sample, "row_weights", None)
     options = config.data.reweight
     if options is None:
-        return None
+        return given
     rule = fit_reweighting(
         options,
         sample.weight_variable[train_idx],
         sample.labels[train_idx],
         sample.class_names,
     )
-    return rule.weights(sample.weight_variable, sample.labels)
+    flattening = rule.weights(sample.weight_variable, sample.labels)
+    return flattening if given is None else flattening * given

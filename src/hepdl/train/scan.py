@@ -3,9 +3,12 @@
 Each trial is one point of the search: it trains the config with the point's values as
 ``--set`` overrides once per seed (:func:`hepdl.train.run.train_experiment`, run
 directories ``<out>/trials/<number>_<values>/seed=<seed>``) and records the run
-directories and every test metric as user attributes; its value is the mean of
-``metric`` over the seeds. A trial whose training raises is recorded as FAIL with the
-error, and the scan goes on.
+directories, every test metric and the validation metric that chooses as user
+attributes; its value is the mean over the seeds of the validation counterpart of
+``metric`` (``selection``, :mod:`hepdl.train.selection`: ``val_auc`` for ``auc``, each
+run's best epoch). The test metrics are reported beside it and never choose: no trial
+value, no best point and no Optuna suggestion depends on the test rows. A trial whose
+training raises is recorded as FAIL with the error, and the scan goes on.
 
 Any task kind: ``metric`` defaults to the config's ``task.default_metric()`` (AUC for a
 classifier, the relative resolution for a regression) and ``direction`` to the one its
@@ -85,6 +88,7 @@ class ScanRequest:
     kind: str = "scan"
     sampler_seed: int = 0
     target: float | None = None
+    selection: str | None = None  # the validation metric that chooses (resolve_metric)
 
     def keys(self) -> list[str]:
         return [a.key for a in self.grid] + [p.key for p in self.params]
@@ -99,6 +103,7 @@ class ScanRequest:
             "overrides": self.overrides,
             "metric": self.metric,
             "direction": self.direction,
+            "chooses_by": "validation",  # studies that ranked by test metrics are others
         }
         if self.target is not None:  # a study of |metric - target|: another study
             described["target"] = self.target
@@ -114,8 +119,9 @@ class ScanResult:
     n_complete: int
     n_failed: int
     best: ScanRow | None
-    metric: str = "auc"  # the metric scanned (the task's default unless asked)
+    metric: str = "auc"  # the test metric reported (the task's default unless asked)
     direction: str = "maximize"
+    selection: str = "val_auc"  # its validation counterpart, which chose ``best``
 
 
 def _check_request(request: ScanRequest) -> None:
@@ -165,13 +171,17 @@ _DIRECTIONS: dict[str, tuple[str, float | None]] = {
 
 
 def resolve_metric(request: ScanRequest, base: Any) -> ScanRequest:
-    """``request`` with its metric (``base.task.default_metric()`` when None) and
+    """``request`` with its metric (``base.task.default_metric()`` when None), the
+    validation metric that chooses (:func:`hepdl.train.selection.validation_metric`) and
     direction (the task class's ``metric_direction`` when None) filled in."""
     from hepdl.tasks import task_class
+    from hepdl.train.selection import validation_metric
 
     metric = request.metric or base.task.default_metric()
+    selection = validation_metric(metric, list(base.task.epoch_metrics(base.evaluate)))
+    request = dataclasses.replace(request, metric=metric, selection=selection)
     if request.direction is not None:
-        return dataclasses.replace(request, metric=metric)
+        return request
     better = task_class(base.task.kind).metric_direction(metric)
     if better not in _DIRECTIONS:
         raise ConfigError(
@@ -191,8 +201,17 @@ def _objective(
     request: ScanRequest, *, seeds: list[int], trials_dir: Path, report: Callable[[str], None]
 ) -> Callable[[Any], float]:
     from hepdl.train.run import train_experiment
+    from hepdl.train.selection import best_validation_value
+
+    assert request.selection is not None  # resolve_metric ran
+    selection = request.selection
 
     def objective(trial: Any) -> float:
+        import optuna
+
+        # Another worker's trial holds this point: recorded as PRUNED, not trained again.
+        if request.grid and _taken_by_another(trial):
+            raise optuna.TrialPruned("every grid point is taken (by another worker)")
         if request.grid:
             picked = {a.key: trial.suggest_categorical(a.key, a.choices()) for a in request.grid}
             values = {a.key: a.value(picked[a.key]) for a in request.grid}
@@ -216,6 +235,13 @@ def _objective(
                         f"--metric '{request.metric}' is not a test metric of this run; "
                         f"metrics: {', '.join(result.metrics)}"
                     )
+                chosen_by = best_validation_value(
+                    result.history,
+                    selection,
+                    direction=str(request.direction),
+                    target=request.target,
+                    source=str(result.run_dir),
+                )
             except KeyboardInterrupt:  # FAIL for Optuna; the same command runs it again
                 trial.set_user_attr(ERROR_ATTR, INTERRUPTED)
                 raise
@@ -224,15 +250,35 @@ def _objective(
                 trial.set_user_attr(ERROR_ATTR, message)
                 report(f"trial {trial.number} {values} FAILED: {message}")
                 raise
-            metrics.append(result.metrics)
+            metrics.append({**result.metrics, selection: chosen_by})  # test + validation
             run_dirs.append(str(result.run_dir))
             trial.set_user_attr(METRICS_ATTR, metrics)
             trial.set_user_attr(RUN_DIRS_ATTR, run_dirs)
-        value = sum(float(m[request.metric]) for m in metrics) / len(metrics)
-        report(f"trial {trial.number} {values}: {request.metric} = {value:.4f}")
+        value = sum(float(m[selection]) for m in metrics) / len(metrics)
+        tested = sum(float(m[request.metric]) for m in metrics) / len(metrics)
+        report(
+            f"trial {trial.number} {values}: {selection} = {value:.4f} "
+            f"(test {request.metric} = {tested:.4f}, reported only)"
+        )
         return _score(request, value)
 
     return objective
+
+
+def _taken_by_another(trial: Any) -> bool:
+    """Whether GridSampler gave ``trial`` a point an earlier trial already holds (running,
+    or finished and not interrupted): it does so once every point is taken, when several
+    workers share the study. The earlier trial keeps the point; ties go to the lower number."""
+    grid_id = trial.storage.get_trial_system_attrs(trial._trial_id).get("grid_id")
+    if grid_id is None:  # a queued point (fixed values): always trained
+        return False
+    return any(
+        other.number < trial.number
+        and other.system_attrs.get("grid_id") == grid_id
+        and other.state.name in ("RUNNING", "COMPLETE", "FAIL")
+        and not _interrupted(other)
+        for other in trial.study.get_trials(deepcopy=False)
+    )
 
 
 def _interrupted(trial: Any) -> bool:
@@ -336,15 +382,17 @@ def _summarise(request: ScanRequest, study: Any, *, out: Path, url: str) -> Scan
             key=lambda r: [a.choices().index(to_param(r.values[a.key])) for a in request.grid]
         )
     states = [t.state.name for t in trials if not _interrupted(t)]
-    scored = [r for r in rows if r.mean(request.metric) is not None]
+    chooser = str(request.selection)  # the validation metric; the test metric never chooses
+    scored = [r for r in rows if r.mean(chooser) is not None]
     pick = max if request.direction == "maximize" else min
-    best = pick(scored, key=lambda r: _score(request, r.mean(request.metric))) if scored else None
+    best = pick(scored, key=lambda r: _score(request, r.mean(chooser))) if scored else None
     summary = {
         "kind": request.kind,
         "config": str(request.config_path),
         "study_name": study.study_name,
         "storage": shown_url(url),
         "metric": request.metric,
+        "chooses_by": chooser,
         "direction": request.direction,
         **({} if request.target is None else {"target": request.target}),
         "keys": request.keys(),
@@ -354,14 +402,19 @@ def _summarise(request: ScanRequest, study: Any, *, out: Path, url: str) -> Scan
         "n_failed": states.count("FAIL"),
         "best": None
         if best is None
-        else {"values": best.values, "mean": best.mean(request.metric)},
+        else {
+            "values": best.values,
+            "mean": best.mean(chooser),
+            "test_mean": best.mean(request.metric),
+        },
     }
-    write_tables(out, rows, keys=request.keys(), metric=request.metric, summary=summary)
+    metrics = [chooser, request.metric]
+    write_tables(out, rows, keys=request.keys(), first=metrics, summary=summary)
     if request.grid and scored and request.kind == "scan":  # a learning curve plots its own
         plot_heatmap(
             rows,
             keys=request.keys(),
-            metric=request.metric,
+            metric=chooser,
             direction=request.direction,
             target=request.target,
             path=out / "heatmap.png",
@@ -375,4 +428,5 @@ def _summarise(request: ScanRequest, study: Any, *, out: Path, url: str) -> Scan
         best=best,
         metric=request.metric,
         direction=request.direction,
+        selection=chooser,
     )

@@ -65,6 +65,7 @@ class TaskBatches:
 def _dataset(config: ExperimentConfig, files: list[str], rep: Any, **options: Any) -> Any:
     from hepdl.data.cache import RepresentationCache
     from hepdl.data.streaming import StreamingDataset
+    from hepdl.data.table_options import TableShape
     from hepdl.tasks import task_class
 
     data, stream = config.data, config.data.streaming
@@ -82,6 +83,7 @@ def _dataset(config: ExperimentConfig, files: list[str], rep: Any, **options: An
         tree=data.tree,
         key=data.key,
         fmt=data.format,
+        shape=TableShape.of(data),  # data.particle_layout, jet_clustering, event_check
         **options,
     )
 
@@ -141,7 +143,7 @@ def train_streaming(
     from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
     from hepdl.train._timing import run_costs
     from hepdl.train.artifacts import Preprocessing, save_trained
-    from hepdl.train.evaluate import predict_probabilities
+    from hepdl.train.predict import predict_probabilities
     from hepdl.train.prepared import build_task_model
 
     data, stream = config.data, config.data.streaming
@@ -216,6 +218,8 @@ def train_streaming(
     )
     train_outputs = predict_probabilities(model, _standardized(head, names, scaler))
     n_test = len(test_outputs)
+    from hepdl.data.splits import tested_rows_record
+
     metrics = coding.write_evaluation(
         run_dir,
         outputs=test_outputs,
@@ -227,6 +231,7 @@ def train_streaming(
         history=history,
         extra={
             "data": ", ".join(data.files),
+            "test_rows": tested_rows_record(stream.test_files, np.arange(n_test)),  # for compare
             "streamed": True,
             "n_test": n_test,
             "epochs": int(trainer.current_epoch),

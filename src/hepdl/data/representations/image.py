@@ -1,5 +1,6 @@
-"""The ``image`` representation: jet images in (Delta eta, Delta phi) with the standard
-preprocessing (``hepdl.physics.jet_images``)."""
+"""Image representations: ``image``, jet images in (Delta eta, Delta phi) with the
+standard preprocessing (``hepdl.physics.jet_images``), and ``image_array``, images a
+file already holds ((N, H, W) or (N, C, H, W) arrays) passed through to the CNNs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from hepdl.data._messages import missing_columns_error, rows
 from hepdl.data.representations._constituents import PaddedJets, read_constituents
 from hepdl.data.representations._options import (
     boolean,
@@ -18,7 +20,7 @@ from hepdl.data.representations._options import (
 )
 from hepdl.data.representations._particles import relative_coordinates
 from hepdl.data.representations._registry import register_representation
-from hepdl.errors import ConfigError
+from hepdl.errors import ConfigError, DataError
 from hepdl.physics import jet_images, kinematics
 
 WEIGHTS: tuple[str, ...] = ("pt", "energy")
@@ -179,3 +181,102 @@ def _pixels(value: Any, *, representation: str) -> tuple[int, int]:
         return height, width
     size = positive_int(value, option="pixels", representation=representation)
     return size, size
+
+
+ARRAY_NORMALIZATIONS: tuple[str, ...] = ("none", "sum", "max")
+
+
+@register_representation("image_array")
+class ImageArrayRepresentation:
+    """``{"image": (N, C, H, W) float32}``: images a file already holds, passed through.
+
+    ``column`` names the table's column of images, as read from an HDF5 dataset, an
+    ``.npz`` array or an ``.npy`` file (column ``array``): (N, H, W) for one channel, or
+    (N, C, H, W); ``channels_last`` reads (N, H, W, C) instead. The labels come from
+    another column (``data.label_column``, e.g. the dataset ``y`` beside ``x``). No jet
+    preprocessing is applied; ``normalize``: ``"none"`` (default) keeps the values,
+    ``"sum"`` divides each image by its pixel sum, ``"max"`` by its largest pixel (all-zero
+    images stay zero). The CNNs take the shape in ``model.in_channels`` and
+    ``model.image_size``.
+    """
+
+    name = "image_array"
+    provides = ("image",)  # the arrays __call__ returns
+
+    def __init__(
+        self, *, column: str = "image", channels_last: bool = False, normalize: str = "none"
+    ) -> None:
+        if not isinstance(column, str | int) or isinstance(column, bool) or not str(column):
+            raise ConfigError(
+                f"representation '{self.name}': option column={column!r}; expected the name "
+                "of the column holding the images"
+            )
+        self._column = str(column)
+        self._channels_last = boolean(
+            channels_last, option="channels_last", representation=self.name
+        )
+        self._normalize = choice(
+            normalize, option="normalize", representation=self.name, choices=ARRAY_NORMALIZATIONS
+        )
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [self._column]
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "column": self._column,
+            "channels_last": self._channels_last,
+            "normalize": self._normalize,
+        }
+
+    def __call__(self, table: ak.Array, *, source: str) -> dict[str, np.ndarray]:
+        images = _image_column(table, self._column, source=source)  # (N, H, W) or 4-D
+        layout = "(N, H, W, C)" if self._channels_last else "(N, C, H, W)"
+        if images.ndim == 3:
+            images = images[:, None]  # (N, 1, H, W)
+        elif images.ndim == 4 and self._channels_last:
+            images = np.moveaxis(images, -1, 1)  # (N, C, H, W)
+        elif images.ndim != 4:
+            raise DataError(
+                f"{source}: column '{self._column}' has shape {images.shape}; representation "
+                f"'{self.name}' expects images (N, H, W) or {layout}"
+            )
+        images = images.astype(np.float32)
+        bad = ~np.isfinite(images).reshape(len(images), -1).all(axis=1)  # (N,)
+        if bad.any():
+            raise DataError(
+                f"{source}: column '{self._column}' has NaN or inf pixels in {rows(int(bad.sum()))}"
+                f" (first at row {int(np.argmax(bad))}); expected finite pixel values"
+            )
+        if self._normalize != "none":
+            flat = images.reshape(len(images), -1)  # (N, C*H*W)
+            scale = flat.sum(axis=1) if self._normalize == "sum" else flat.max(axis=1)
+            images = images / np.where(scale != 0, scale, 1.0)[:, None, None, None]
+        return {"image": np.ascontiguousarray(images, dtype=np.float32)}
+
+
+def _image_column(table: ak.Array, column: str, *, source: str) -> np.ndarray:
+    """The column ``column`` as a regular NumPy array (N, ...), or a DataError naming it."""
+    fields = list(table.fields or [])
+    if column not in fields:
+        raise missing_columns_error(
+            source,
+            [column],
+            fields,
+            place="the table",
+            hint="set data.representation.column to the dataset or array holding the images",
+        )
+    try:
+        values = ak.to_numpy(table[column], allow_missing=False)
+    except (ValueError, TypeError) as err:
+        raise DataError(
+            f"{source}: column '{column}' has type {table[column].type.content} ({err}); "
+            "expected fixed-size numeric images, the same shape in every row"
+        ) from None
+    if values.dtype.kind not in "biuf":
+        raise DataError(
+            f"{source}: column '{column}' has dtype {values.dtype}; expected numeric pixels"
+        )
+    return values

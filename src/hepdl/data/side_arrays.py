@@ -1,0 +1,82 @@
+"""Labels and per-row weights kept in their own ``.npy``/``.npz`` files beside a feature file.
+
+Many public data sets ship ``X.npy`` and ``y.npy`` (or one ``.npz`` with both) rather
+than one table. ``data.labels_file`` / ``data.weights_file`` name that array; a
+``{stem}`` in the name stands for the feature file's name without its extensions, so
+``{stem}_labels.npy`` finds ``train_labels.npy`` beside ``train.csv`` and
+``val_labels.npy`` beside ``val.csv`` (one array per file of a given split). Row ``i`` of
+the array belongs to row ``i`` of the feature file: the lengths must agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hepdl.errors import ConfigError, DataError
+
+# The array of an .npz holding several: its name, tried in this order, per kind of array.
+_NPZ_NAMES = {"labels": ("labels", "label", "y"), "weights": ("weights", "weight", "w")}
+
+
+def side_file(template: str, feature_file: str) -> str:
+    """The side file of ``feature_file``: ``template`` with ``{stem}`` replaced by the
+    feature file's name without extensions (``train.csv.gz`` -> ``train``)."""
+    stem = Path(feature_file).name.split(".")[0]
+    try:
+        return template.format(stem=stem)
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(
+            f"'{template}': the only placeholder a side file may hold is {{stem}} (the "
+            f"feature file's name without extensions)"
+        ) from None
+
+
+def read_side_array(path: str, *, kind: str, feature_file: str, rows: int) -> np.ndarray:
+    """The (rows,) array of ``path`` (``kind``: "labels" or "weights") for the ``rows``
+    rows of ``feature_file``; a DataError naming both files when the lengths differ."""
+    values = _load(path, kind=kind)
+    if values.ndim == 2 and values.shape[1] == 1:  # a column vector (N, 1)
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise DataError(
+            f"{path}: {kind} array has shape {values.shape}; expected one value per row, (N,)"
+        )
+    if len(values) != rows:
+        raise DataError(
+            f"{path} holds {len(values)} {kind} but {feature_file} has {rows} rows; expected "
+            f"one {kind[:-1]} per row of the feature file, in the same order"
+        )
+    if kind == "weights":
+        values = np.asarray(values, dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+        if len(bad):
+            raise DataError(
+                f"{path}: weight {values[bad[0]]!r} in row {bad[0]} ({len(bad)} such rows); "
+                f"expected finite weights >= 0"
+            )
+    return values
+
+
+def _load(path: str, *, kind: str) -> np.ndarray:
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such {kind} file (data.{kind}_file)")
+    try:
+        loaded = np.load(path, allow_pickle=False)  # never unpickle a file a user was handed
+    except (ValueError, OSError) as err:
+        raise DataError(f"{path}: not a NumPy .npy/.npz file without objects ({err})") from None
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded:
+        names = list(loaded.files)
+        chosen = names[0] if len(names) == 1 else None
+        for name in _NPZ_NAMES[kind]:
+            if chosen is None and name in names:
+                chosen = name
+        if chosen is None:
+            raise DataError(
+                f"{path}: holds arrays {names}; expected one array, or one named "
+                f"{' or '.join(_NPZ_NAMES[kind])}"
+            )
+        return loaded[chosen]

@@ -1,0 +1,110 @@
+"""Which rows a run saw: a 64-bit key per row, kept per split in ``row_keys.npz``.
+
+A row's key hashes the arrays the model consumed for it (the representation's inputs
+before standardisation, so a file read again with the run's saved representation gives
+the same keys). The run keeps the sorted keys of its training, validation and test rows:
+
+- ``hepdl compare`` refuses runs whose test rows differ: the fingerprint of their test
+  keys (the SHA-256 of the sorted keys: independent of row order and of where the file
+  lies, different as soon as one row differs). metrics.json's ``test_rows`` record (files
+  and row positions, ``hepdl.data.splits.tested_rows_record``) is the check for runs
+  without keys;
+- ``hepdl evaluate`` warns when it is asked to judge rows the model was fitted or
+  selected on (training and validation keys).
+
+Arrays that are not one entry per row (the node arrays of clustering trees) are left out
+of the keys; a sample with none gets no file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROW_KEYS_FILE = "row_keys.npz"
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio: spreads the bits
+
+
+def row_keys(inputs: Mapping[str, Any], n_rows: int) -> np.ndarray | None:
+    """One uint64 key per row (N,) of the arrays of ``inputs`` with ``n_rows`` rows (in
+    name order); None when no array has one entry per row."""
+    keys = np.full(n_rows, 0x243F6A8885A308D3, dtype=np.uint64)
+    used = False
+    for name in sorted(inputs):
+        array = inputs[name]
+        if not isinstance(array, np.ndarray) or array.ndim == 0 or len(array) != n_rows:
+            continue
+        used = True
+        for word in _words(array).T:  # (N,) per 8 bytes of the row
+            keys = _mix((keys ^ word) * _MULTIPLIER)
+    return keys if used else None
+
+
+def _words(array: np.ndarray) -> np.ndarray:
+    """The bytes of each row as uint64 words (N, W), zero-padded to a multiple of 8."""
+    raw = np.ascontiguousarray(array).reshape(len(array), -1).view(np.uint8)  # (N, B)
+    pad = (-raw.shape[1]) % 8
+    if pad:
+        raw = np.concatenate([raw, np.zeros((len(raw), pad), np.uint8)], axis=1)
+    return raw.view(np.uint64)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser: every input bit affects every output bit."""
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+def fingerprint(keys: np.ndarray) -> str:
+    """16 hex digits naming a set of rows: the SHA-256 of their sorted keys."""
+    return hashlib.sha256(np.sort(keys).tobytes()).hexdigest()[:16]
+
+
+def sample_row_keys(sample: Any) -> np.ndarray | None:
+    """:func:`row_keys` of a sample's inputs (``hepdl.train.inputs.LabeledSample``)."""
+    return row_keys(sample.inputs, len(sample.labels))
+
+
+def write_row_keys(
+    run_dir: Path, sample: Any, *, train: np.ndarray, val: np.ndarray, test: np.ndarray
+) -> Path | None:
+    """row_keys.npz of a run on ``sample`` split into row indices ``train``, ``val`` and
+    ``test`` (each the sorted keys, uint64); None when the sample gives no keys."""
+    from hepdl.atomic import write_npz
+
+    keys = sample_row_keys(sample)
+    if keys is None:
+        return None
+    path = Path(run_dir) / ROW_KEYS_FILE
+    write_npz(path, **{part: np.sort(keys[rows]) for part, rows in _parts(train, val, test)})
+    return path
+
+
+def _parts(*rows: np.ndarray) -> zip:
+    return zip(("train", "val", "test"), rows, strict=True)
+
+
+def tested_fingerprint(run_dir: Path) -> tuple[int, str] | None:
+    """(number of test rows, :func:`fingerprint` of their keys) of a run, or None for a
+    run that kept no keys."""
+    path = Path(run_dir) / ROW_KEYS_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as saved:
+        return len(saved["test"]), fingerprint(saved["test"])
+
+
+def seen_rows(run_dir: Path, keys: np.ndarray) -> dict[str, int] | None:
+    """How many of the rows ``keys`` (N,) the run trained on ("train") and selected its
+    epoch on ("val"); None when the run recorded no keys."""
+    path = Path(run_dir) / ROW_KEYS_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as saved:
+        return {part: int(np.isin(keys, saved[part]).sum()) for part in ("train", "val")}
