@@ -105,3 +105,29 @@ def test_given_split_ranges_and_test_record():
     assert record["n_rows"] == 2
     assert record == splits.tested_rows_record(["x.csv"], np.array([1, 4]))  # order-free
     assert record != splits.tested_rows_record(["x.csv"], np.array([1, 5]))
+
+
+def _discrete_csv(path, rows):
+    pd.DataFrame(rows, columns=["x1", "x2"]).to_csv(path, index=False)
+
+
+def test_discrete_inputs_that_repeat_by_chance_are_not_a_copied_split(tmp_path):
+    # Two small integer features: 9 possible rows, so rows repeat inside each split and a
+    # few match across splits by chance; a test file copied from training is still refused.
+    rng = np.random.default_rng(0)
+    _discrete_csv(tmp_path / "train.csv", rng.integers(0, 3, (60, 2)))
+    _discrete_csv(tmp_path / "val.csv", np.array([[0, 0], [0, 1], [5, 5], [6, 6], [7, 7]] * 2))
+    _discrete_csv(tmp_path / "test.csv", np.array([[1, 1], [8, 8], [9, 9], [4, 4], [3, 3]] * 2))
+    for name, n in (("train", 60), ("val", 10), ("test", 10)):
+        np.save(tmp_path / f"{name}_y.npy", np.arange(n) % 2)
+    data = _data(
+        files=[str(tmp_path / "train.csv")],
+        val_files=[str(tmp_path / "val.csv")],
+        test_files=[str(tmp_path / "test.csv")],
+        labels_file=str(tmp_path / "{stem}_y.npy"),
+    )
+    sample = load_sample(data)  # 2 of 5 distinct validation rows, 1 of 5 test rows shared
+    assert len(sample.labels) == 80
+    pd.read_csv(tmp_path / "train.csv").iloc[:10].to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(DataError, match=r"training \(.*\) and test \(.*\) share \d+ identical"):
+        load_sample(data)

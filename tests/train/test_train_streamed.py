@@ -98,3 +98,75 @@ def test_streaming_needs_files(tmp_path: Path, split_files: dict[str, str]) -> N
     result = runner.invoke(app, ["train", str(config)])
     assert result.exit_code == 2
     assert "data.streaming streams data.files" in result.output
+
+
+def test_streamed_csv_splits_train_as_the_same_parquet_files(
+    tmp_path: Path, split_files: dict[str, str]
+) -> None:
+    # The same rows as CSV (floats written with repr: exact) stream chunk by chunk too, the
+    # given validation and test files honoured: the same metrics, to the last bit.
+    import pandas as pd
+
+    csv_files = {}
+    for name, parquet in split_files.items():
+        csv_files[name] = str(tmp_path / f"{name}.csv")
+        pd.read_parquet(parquet).to_csv(csv_files[name], index=False)
+    results = []
+    for files, where in ((split_files, "pq"), (csv_files, "csv")):
+        (tmp_path / where).mkdir()
+        config = _config(tmp_path / where, files)
+        result = runner.invoke(app, ["train", str(config)])
+        assert result.exit_code == 0, result.output
+        results.append(_metrics(tmp_path / where)[0])
+    parquet, csv = results
+    assert csv["n_test"] == parquet["n_test"] == 300
+    assert csv["auc"] == parquet["auc"] and csv["accuracy"] == parquet["accuracy"]
+
+
+def test_streamed_labels_and_weights_from_side_files(
+    tmp_path: Path, split_files: dict[str, str]
+) -> None:
+    # Labels moved out of the tables into {stem}_y.npy beside each file train the same
+    # model as the label column; a weights file beside the training file changes it.
+    import numpy as np
+    import pandas as pd
+
+    bare = {}
+    for name, parquet in split_files.items():
+        frame = pd.read_parquet(parquet)
+        np.save(tmp_path / f"{name}_y.npy", frame.pop("label").to_numpy())
+        np.save(tmp_path / f"{name}_w.npy", np.where(frame["f1"] > 0, 5.0, 0.2))
+        bare[name] = str(tmp_path / f"{name}.csv")
+        frame.to_csv(bare[name], index=False)
+    side = {"labels_file": str(tmp_path / "{stem}_y.npy")}
+    weighted = {**side, "weights_file": str(tmp_path / "{stem}_w.npy")}
+    results = []
+    for where, files, extra in (
+        ("column", split_files, {}),
+        ("side", bare, side),
+        ("weighted", bare, weighted),
+    ):
+        (tmp_path / where).mkdir()
+        result = runner.invoke(app, ["train", str(_config(tmp_path / where, files, **extra))])
+        assert result.exit_code == 0, result.output
+        results.append(_metrics(tmp_path / where)[0])
+    column, side_labels, weighted_run = results
+    assert side_labels["auc"] == column["auc"] and side_labels["n_test"] == 300
+    assert weighted_run["auc"] != column["auc"]
+
+
+def test_streamed_labels_file_of_the_wrong_length(
+    tmp_path: Path, split_files: dict[str, str]
+) -> None:
+    import numpy as np
+
+    for name in split_files:
+        np.save(tmp_path / f"{name}_y.npy", np.zeros(10, dtype=np.int64))
+    config = _config(tmp_path, split_files, labels_file=str(tmp_path / "{stem}_y.npy"))
+    result = runner.invoke(app, ["train", str(config)])
+    assert result.exit_code == 2
+    assert (
+        f"error: {tmp_path / 'train_y.npy'} holds 10 labels but {split_files['train']} has 900 "
+        f"rows; expected one label per row of the feature file, in the same order"
+    ) in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -11,6 +11,8 @@ iterates over chunks, so at most a few chunks are in memory however large the fi
   2-D datasets with column names, variable-length and fixed-size datasets). Tables that
   pandas wrote are read whole by pandas' own layout, so they are refused here with a
   DataError that says to convert them.
+- CSV (uncompressed): a one-pass index of where every 1024th row begins
+  (``hepdl.data._csv_rows``), then only the bytes of the chunk's rows are parsed.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from hepdl.data._messages import missing_columns_error
 from hepdl.data.readers import _check_file, _parquet_file, detect_format, strip_unused_options
 from hepdl.errors import DataError
 
-STREAM_FORMATS = ("parquet", "root", "hdf5")
+STREAM_FORMATS = ("parquet", "root", "hdf5", "csv")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Source:
     fmt: str  # one of STREAM_FORMATS
     tree: str | None = None  # ROOT
     key: str | None = None  # HDF5
+    column_names: tuple[str, ...] | None = None  # CSV without a header line
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,16 @@ class Chunk:
         return f"{self.source.path}[{self.start}:{self.stop}]"
 
 
-def open_source(path: str, *, fmt: str, tree: str | None, key: str | None) -> Source:
-    """A checked ``Source``: the file exists, its format streams, tree/key fit the format."""
+def open_source(
+    path: str,
+    *,
+    fmt: str,
+    tree: str | None,
+    key: str | None,
+    column_names: Sequence[str] | None = None,
+) -> Source:
+    """A checked ``Source``: the file exists, its format streams, tree/key/column_names
+    fit the format."""
     kind = detect_format(path, fmt=fmt)
     if kind not in STREAM_FORMATS:
         raise DataError(
@@ -71,8 +82,14 @@ def open_source(path: str, *, fmt: str, tree: str | None, key: str | None) -> So
         raise DataError(f"{path}: tree='{tree}' applies to ROOT files; this is a {kind} file")
     if key is not None and kind != "hdf5":
         raise DataError(f"{path}: key='{key}' applies to HDF5 files; this is a {kind} file")
+    if column_names and kind != "csv":
+        raise DataError(
+            f"{path}: data.column_names names the fields of a CSV file without a header "
+            f"line; this is a {kind} file, whose columns have names"
+        )
     _check_file(path, kind)
-    return Source(path=path, fmt=kind, tree=tree, key=key)
+    names = tuple(str(n) for n in column_names) if column_names else None
+    return Source(path=path, fmt=kind, tree=tree, key=key, column_names=names)
 
 
 def count_rows(source: Source) -> int:
@@ -84,6 +101,8 @@ def count_rows(source: Source) -> int:
 
         with _open(source.path) as rootfile:
             return int(_choose_tree(rootfile, source.tree, path=source.path).num_entries)
+    if source.fmt == "csv":
+        return _csv_index(source).n_rows
     with _hdf5_node(source) as datasets:
         return int(datasets[0].shape[0])
 
@@ -102,6 +121,8 @@ def read_chunk(chunk: Chunk, *, columns: Sequence[str] | None) -> ak.Array:
         table = _read_parquet_rows(chunk, columns)
     elif chunk.source.fmt == "root":
         table = _read_root_rows(chunk, columns)
+    elif chunk.source.fmt == "csv":
+        table = _read_csv_rows(chunk, columns)
     else:
         table = _read_hdf5_rows(chunk, columns)
     if len(table) != chunk.rows:
@@ -152,6 +173,22 @@ def _read_root_rows(chunk: Chunk, columns: Sequence[str] | None) -> ak.Array:
                 f"the file may be truncated or corrupt"
             ) from err
     return arrays[list(columns)]
+
+
+def _csv_index(source: Source) -> Any:
+    from hepdl.data._csv_rows import csv_row_index
+
+    return csv_row_index(source.path, column_names=source.column_names)
+
+
+def _read_csv_rows(chunk: Chunk, columns: Sequence[str] | None) -> ak.Array:
+    from hepdl.data._csv_rows import read_csv_rows
+    from hepdl.data.readers import _zip, frame_to_columns
+
+    index = _csv_index(chunk.source)
+    columns = list(index.names) if columns is None else columns
+    _check_columns(chunk, columns, index.names)
+    return _zip(frame_to_columns(read_csv_rows(index, chunk.start, chunk.stop, columns=columns)))
 
 
 @contextmanager

@@ -48,15 +48,19 @@ def _error(name: str, err: Exception, names: Sequence[str] | None) -> DataError:
     return DataError(f"{name}: cannot parse as CSV ({err}); expected {layout}")
 
 
-def _read(name: str, *, names: Sequence[str] | None, **options: Any) -> Any:
-    """``pd.read_csv`` of ``name`` with its compression; header-less when ``names``."""
+def _read(
+    name: Any, *, names: Sequence[str] | None, source: str | None = None, **options: Any
+) -> Any:
+    """``pd.read_csv`` of ``name`` (a path, or a binary stream of plain CSV named
+    ``source`` in errors) with its compression; header-less when ``names``."""
     import pandas as pd
 
     header = {"header": None, "names": list(names)} if names else {}
+    packed = compression(name) if source is None else None
     try:
-        return pd.read_csv(name, compression=compression(name), **header, **options)
+        return pd.read_csv(name, compression=packed, **header, **options)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise _error(name, err, names) from err
+        raise _error(source or name, err, names) from err
     except ImportError as err:  # zstd needs the optional zstandard package
         raise DataError(
             f"{name}: is {compression(name)}-compressed, which needs a package not "

@@ -170,14 +170,23 @@ def check_disjoint_rows(
     arrays: dict[str, np.ndarray], parts: dict[str, tuple[np.ndarray, str]]
 ) -> None:
     """A DataError when a row of one split is identical (same inputs, by fingerprint) to a
-    row of another. ``parts``: {config key: (row indices, its files)}."""
+    row of another. ``parts``: {config key: (row indices, its files)}.
+
+    Continuous inputs never repeat by chance, so there one shared row is a copied row.
+    Inputs that repeat inside a split (discrete features: counts, categories, pixels of
+    binary images) also repeat across splits by chance; there the splits are refused only
+    when at least half of the smaller split's distinct rows are in the other one."""
     digests = row_fingerprints(arrays)
     keys = list(parts)
     for i, first in enumerate(keys):
         rows_a, files_a = parts[first]
         for second in keys[i + 1 :]:
             rows_b, files_b = parts[second]
-            common = np.intersect1d(digests[rows_a], digests[rows_b])
+            distinct_a, distinct_b = np.unique(digests[rows_a]), np.unique(digests[rows_b])
+            common = np.intersect1d(distinct_a, distinct_b, assume_unique=True)
+            repeats_inside = len(distinct_a) < len(rows_a) or len(distinct_b) < len(rows_b)
+            if repeats_inside and len(common) < 0.5 * min(len(distinct_a), len(distinct_b)):
+                continue
             if len(common):
                 where_a = int(np.flatnonzero(np.isin(digests[rows_a], common))[0])
                 where_b = int(np.flatnonzero(np.isin(digests[rows_b], common))[0])

@@ -59,6 +59,11 @@ class StreamingDataset(IterableDataset):
     ``hepdl.data.reweighting.HistogramWeights``. ``rank``/``world_size``: the DDP
     process; default: from ``torch.distributed`` when it is initialised, else 0 of 1.
     ``shape``: a ``TableShape`` applied to each chunk's table before the representation.
+    ``column_names``: the fields of CSV files without a header line; ``max_classes``: more
+    distinct labels than this is an id column, refused (``hepdl.data.labels``).
+    ``labels_file`` / ``weights_file``: ``.npy``/``.npz`` arrays beside each file, one value
+    per row (``{stem}``: the file's name without extensions; ``hepdl.data.side_arrays``);
+    the labels replace ``label_column``'s, the weights multiply ``weights``'.
     """
 
     def __init__(
@@ -84,6 +89,10 @@ class StreamingDataset(IterableDataset):
         rank: int | None = None,
         world_size: int | None = None,
         shape: Any = None,
+        column_names: Sequence[str] | None = None,
+        max_classes: int | None = None,
+        labels_file: str | None = None,
+        weights_file: str | None = None,
     ) -> None:
         super().__init__()
         paths = [files] if isinstance(files, str | os.PathLike) else list(files)
@@ -118,17 +127,32 @@ class StreamingDataset(IterableDataset):
                 )
             )
         )
-        sources = [open_source(str(p), fmt=fmt, tree=tree, key=key) for p in paths]
+        self.max_classes = max_classes
+        sources = [
+            open_source(str(p), fmt=fmt, tree=tree, key=key, column_names=column_names)
+            for p in paths
+        ]
+        counts = [count_rows(source) for source in sources]
         self.chunks: list[Chunk] = [
             chunk
-            for source in sources
-            for chunk in split_rows(source, count_rows(source), chunk_rows=chunk_rows)
+            for source, rows in zip(sources, counts, strict=True)
+            for chunk in split_rows(source, rows, chunk_rows=chunk_rows)
         ]
+        # kind ("labels"/"weights") -> feature file -> its side file, each checked now.
+        self.side_files = _side_files(
+            sources, counts, labels=labels_file if label_column else None, weights=weights_file
+        )
         if not self.chunks:
             raise DataError(f"{', '.join(map(str, paths))}: no rows to stream")
         # label_column None: a task without classes (regression); every row is class 0.
         self.class_names = (
-            _class_names(sources, label_column=label_column, classes=classes)
+            _class_names(
+                sources,
+                label_column=label_column,
+                classes=classes,
+                max_classes=max_classes,
+                labels=self.side_files.get("labels"),
+            )
             if label_column is not None
             else []
         )
@@ -240,6 +264,13 @@ class StreamingDataset(IterableDataset):
                     f"expected one weight per row, ({chunk.rows},)"
                 )
             arrays = {**arrays, WEIGHT: weight}
+        if "weights" in self.side_files:  # data.weights_file: event weights beside the file
+            from hepdl.data.side_arrays import side_rows
+
+            name = self.side_files["weights"][chunk.source.path]
+            given = side_rows(name, kind="weights", start=chunk.start, stop=chunk.stop)
+            given = given.astype(np.float32)
+            arrays = {**arrays, WEIGHT: arrays[WEIGHT] * given if WEIGHT in arrays else given}
         return arrays
 
     def _description(self, chunk: Chunk) -> dict[str, Any]:
@@ -252,9 +283,11 @@ class StreamingDataset(IterableDataset):
             "format": chunk.source.fmt,
             "tree": chunk.source.tree,
             "key": chunk.source.key,
+            **({"column_names": chunk.source.column_names} if chunk.source.column_names else {}),
             "rows": [chunk.start, chunk.stop],
             "columns": self.read_columns,
             "label_column": self.label_column,
+            **({"side_files": self.side_files} if self.side_files else {}),
             "classes": self.class_names,
             "extra_columns": self.extra_columns,
             "representation": self.representation.config(),
@@ -262,8 +295,11 @@ class StreamingDataset(IterableDataset):
         }
 
     def _compute(self, chunk: Chunk) -> dict[str, np.ndarray]:
+        import awkward as ak
+
         from hepdl.data.labels import labels_from_column
         from hepdl.data.representations._table import flat_numeric
+        from hepdl.data.side_arrays import side_rows
 
         table = read_chunk(chunk, columns=self.read_columns)
         if self.shape is not None:  # flat particle columns, events clustered into jets
@@ -277,6 +313,15 @@ class StreamingDataset(IterableDataset):
             )
         if self.label_column is None:
             arrays[LABEL] = np.zeros(len(table), dtype=np.int64)
+        elif "labels" in self.side_files:  # data.labels_file: an array beside the file
+            name = self.side_files["labels"][chunk.source.path]
+            values = side_rows(name, kind="labels", start=chunk.start, stop=chunk.stop)
+            arrays[LABEL], _ = labels_from_column(
+                ak.Array({self.label_column: values}),
+                self.label_column,
+                classes=self.class_names,
+                source=f"{name}[{chunk.start}:{chunk.stop}]",
+            )
         else:
             arrays[LABEL], _ = labels_from_column(
                 table, self.label_column, classes=self.class_names, source=chunk.name
@@ -356,9 +401,15 @@ def _check_rank(rank: int, world_size: int) -> tuple[int, int]:
 
 
 def _class_names(
-    sources: Sequence[Source], *, label_column: str, classes: Sequence[str] | None
+    sources: Sequence[Source],
+    *,
+    label_column: str,
+    classes: Sequence[str] | None,
+    max_classes: int | None,
+    labels: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Class names fixed for the whole stream, so every chunk labels rows the same way."""
+    """Class names fixed for the whole stream, so every chunk labels rows the same way;
+    ``labels``: feature file -> its labels file (data.labels_file), read instead."""
     from hepdl.data.labels import class_names_from_metadata, labels_from_column
     from hepdl.data.readers import read_metadata, read_table
 
@@ -370,11 +421,50 @@ def _class_names(
     # No names declared: one pass over the label column only (small beside the data).
     import awkward as ak
 
+    if labels is not None:
+        from hepdl.data.side_arrays import read_side_array
+
+        values = [
+            read_side_array(labels[s.path], kind="labels", feature_file=s.path, rows=rows)
+            for s, rows in zip(sources, (count_rows(s) for s in sources), strict=True)
+        ]
+        column = ak.Array({label_column: np.concatenate(values)})
+        source = ", ".join(labels.values())
+        limit = {} if max_classes is None else {"max_classes": max_classes}
+        return labels_from_column(column, label_column, source=source, metadata={}, **limit)[1]
     column = ak.concatenate(
         [
-            read_table(s.path, columns=[label_column], tree=s.tree, key=s.key, fmt=s.fmt)
+            read_table(
+                s.path,
+                columns=[label_column],
+                tree=s.tree,
+                key=s.key,
+                fmt=s.fmt,
+                column_names=s.column_names,
+            )
             for s in sources
         ]
     )
     source = ", ".join(s.path for s in sources)
-    return labels_from_column(column, label_column, source=source, metadata={})[1]
+    limit = {} if max_classes is None else {"max_classes": max_classes}
+    return labels_from_column(column, label_column, source=source, metadata={}, **limit)[1]
+
+
+def _side_files(
+    sources: Sequence[Source], counts: Sequence[int], *, labels: str | None, weights: str | None
+) -> dict[str, dict[str, str]]:
+    """kind -> feature file -> its side file, for the templates given; each array's
+    length (and, for weights, values) checked against its file's rows now, before any
+    chunk is read."""
+    from hepdl.data.side_arrays import checked_side_array, side_file
+
+    found: dict[str, dict[str, str]] = {}
+    for kind, template in (("labels", labels), ("weights", weights)):
+        if template is None:
+            continue
+        found[kind] = {}
+        for source, rows in zip(sources, counts, strict=True):
+            name = side_file(template, source.path)
+            checked_side_array(name, kind=kind, feature_file=source.path, rows=rows, mmap=True)
+            found[kind][source.path] = name
+    return found

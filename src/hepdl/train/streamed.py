@@ -62,7 +62,9 @@ class TaskBatches:
                 yield inputs, targets
 
 
-def _dataset(config: ExperimentConfig, files: list[str], rep: Any, **options: Any) -> Any:
+def _dataset(
+    config: ExperimentConfig, files: list[str], rep: Any, *, training: bool = False, **options: Any
+) -> Any:
     from hepdl.data.cache import RepresentationCache
     from hepdl.data.streaming import StreamingDataset
     from hepdl.data.table_options import TableShape
@@ -84,6 +86,11 @@ def _dataset(config: ExperimentConfig, files: list[str], rep: Any, **options: An
         key=data.key,
         fmt=data.format,
         shape=TableShape.of(data),  # data.particle_layout, jet_clustering, event_check
+        column_names=data.column_names,  # a CSV file without a header line
+        max_classes=data.max_classes,
+        labels_file=data.labels_file,
+        # The user's event weights weigh the training loss only, as in memory.
+        weights_file=data.weights_file if training else None,
         **options,
     )
 
@@ -151,7 +158,7 @@ def train_streaming(
     rep = create_representation(data.representation.name, **data.representation.options())
     scaler, rule, head = _fit_preprocessing(config, rep)
     extra = _extra_columns(config)
-    train_set = _dataset(config, data.files, rep, extra_columns=extra, weights=rule)
+    train_set = _dataset(config, data.files, rep, training=True, extra_columns=extra, weights=rule)
     class_names = list(train_set.class_names)
 
     wanted = list(kind.sample_columns(config.task))  # once, not per batch
