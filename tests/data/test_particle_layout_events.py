@@ -130,3 +130,30 @@ def test_clustering_keeps_the_leading_jets_as_fastjet_finds_them():
         np.testing.assert_allclose(out["mjj"][i], mjj, rtol=1e-6)
         np.testing.assert_allclose(ak.sum(out["part_px"][i]), four[0][0], rtol=1e-9)
     assert {"jet1_tau21", "jet2_mass", "jet_pt", "label"} <= set(out.fields)
+
+
+def test_streamed_chunks_unpack_the_layout_as_the_whole_file_does(tmp_path):
+    # The stream applies the same TableShape chunk by chunk: the constituents of every row
+    # equal those of the whole table unpacked at once.
+    from hepdl.data import create_representation
+    from hepdl.data.streaming import StreamingDataset
+    from hepdl.data.table_options import TableShape
+
+    values = _particles(50, 2)
+    frame = pd.DataFrame(values.reshape(50, -1), columns=[str(i) for i in range(3 * P)])
+    frame["label"] = np.arange(50) % 2
+    frame.to_csv(tmp_path / "events.csv", index=False)
+    layout = ParticleLayoutConfig(fields=["pt", "eta", "phi"], max_particles=P)
+    # The toy particles spread over the whole detector: no event check.
+    shape = TableShape("point_cloud", "label", particle_layout=layout, event_check=False)
+    kinematic = ["delta_eta", "delta_phi", "log_pt", "log_energy", "log_pt_rel"]
+    rep = create_representation("point_cloud", max_particles=P, features=kinematic)
+    stream = StreamingDataset(
+        str(tmp_path / "events.csv"), rep, shape=shape, chunk_rows=7, batch_size=50, shuffle=False
+    )
+    (batch,) = list(stream)
+    whole = shape(ak.Array({c: frame[c].to_numpy() for c in frame.columns}), source="whole")
+    expected = rep(whole, source="whole")
+    for name in ("points", "features", "mask"):
+        np.testing.assert_allclose(batch[name].numpy(), expected[name], rtol=1e-6)
+    assert batch["mask"].sum(1).tolist() == (values[..., 0] > 0).sum(1).tolist()
