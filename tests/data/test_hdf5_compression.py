@@ -85,3 +85,23 @@ def test_integer_column_names_are_kept(tmp_path: Path, layout: str) -> None:
     table = read_table(path)
     assert table.fields == ["2098", "2099", "2100"]
     assert np.asarray(table["2100"]).tolist() == [0, 1, 1]
+
+
+REAL_LZO = Path(__file__).parent / "hdf5" / "pytables_lzo2.h5"  # PyTables' own test file
+
+
+def test_a_real_lzo_table_reads_or_names_the_filter_and_the_way_to_get_it() -> None:
+    tables = pytest.importorskip("tables")
+    if tables.which_lib_version("lzo") is not None:  # a PyTables built with LZO reads it
+        table = read_table(REAL_LZO, key="tuple0")
+        assert len(table) == 100
+        return
+    with pytest.raises(DataError) as err:
+        read_table(REAL_LZO, key="tuple0")
+    assert str(err.value) == (
+        f"{REAL_LZO}: HDF5 dataset '/tuple0' is compressed with lzo (HDF5 filter 305), which "
+        f"neither h5py nor PyTables here can decompress; LZO needs a PyTables built with it "
+        f"(conda install pytables, or pip install --no-binary tables tables with liblzo2 "
+        f"installed), or re-save the file with a common compression, e.g. "
+        f"df.to_hdf(..., complib='zlib')"
+    )

@@ -79,6 +79,17 @@ def _name(code: int) -> str:
     return f"{FILTER_NAMES.get(code, 'an unknown filter')} (HDF5 filter {code})"
 
 
+def _remedy(codes: list[int]) -> str:
+    """How to get the filters ``codes``: hdf5plugin has most; LZO comes only with a
+    PyTables built against liblzo2 (conda's pytables is; PyPI's wheels are not)."""
+    if 305 in codes:
+        return (
+            "LZO needs a PyTables built with it (conda install pytables, or pip install "
+            "--no-binary tables tables with liblzo2 installed)"
+        )
+    return "install the filter (pip install hdf5plugin: blosc, bzip2, lz4, zstd)"
+
+
 def _read_with_pytables(dataset: Any, *, path: str, err: OSError, raw_row: bool = False) -> Any:
     import h5py
 
@@ -90,9 +101,8 @@ def _read_with_pytables(dataset: Any, *, path: str, err: OSError, raw_row: bool 
         names = " and ".join(_name(code) for code in unreadable)
         raise DataError(
             f"{path}: HDF5 dataset '{dataset.name}' is compressed with {names}, which "
-            f"neither h5py nor PyTables here can decompress; install the filter (pip "
-            f"install hdf5plugin: blosc, bzip2, lz4, zstd) or re-save the file with a "
-            f"common compression, e.g. df.to_hdf(..., complib='zlib')"
+            f"neither h5py nor PyTables here can decompress; {_remedy(unreadable)}, or "
+            f"re-save the file with a common compression, e.g. df.to_hdf(..., complib='zlib')"
         ) from err
     _refuse_code_in_attributes(dataset, path=path)
     import tables
