@@ -30,11 +30,17 @@ def knn(points: torch.Tensor, mask: torch.Tensor, k: int) -> tuple[torch.Tensor,
     Distance: |x_i - x_j|^2 = |x_i|^2 - 2 x_i.x_j + |x_j|^2.
     """
     width = points.shape[2]
-    k = min(k, width - 1)
+    if torch.jit.is_tracing():  # an exported graph (hepdl.deploy) takes any P: k' in the graph
+        k = torch.clamp(torch.tensor(k), max=width - 1)
+    else:
+        k = min(k, width - 1)
     inner = torch.einsum("bci,bcj->bij", points, points)  # (B, P, P)
     square = (points * points).sum(dim=1)  # (B, P)
     distance = square.unsqueeze(2) - 2 * inner + square.unsqueeze(1)  # (B, P, P)
-    self_pair = torch.eye(width, dtype=torch.bool, device=points.device)  # (P, P)
+    # i == j from an index comparison, not torch.eye: ONNX's EyeLike has no bool kernel in
+    # ONNX Runtime; the same mask
+    index = torch.arange(width, device=points.device)  # (P,)
+    self_pair = index.unsqueeze(1) == index.unsqueeze(0)  # (P, P)
     blocked = self_pair.unsqueeze(0) | ~mask.unsqueeze(1)  # (B, P, P): j is no neighbour
     distance = distance.masked_fill(blocked, float("inf"))
     nearest, indices = distance.topk(k, dim=-1, largest=False)  # (B, P, k)
