@@ -8,19 +8,25 @@
 3. Memory: peak resident memory of a generation 10x larger than one chunk over one of a
    single chunk, each in a fresh process. It must not grow with the request (~1.0).
 
-    python benchmarks/bench_generation.py [--rows 2000] [--chunk-rows 1000]
+    python benchmarks/bench_generation.py [--rows 2000] [--chunk-rows 1000] [--repeats 5]
+
+Each part measures its two sides alternately, ``--repeats`` times each (``alternate.py``),
+and prints the median of the per-repeat ratios with their range.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from alternate import add_repeats, alternate, check_repeats, ratios, spread
 from hepdl.generate import SampleSettings, generate, read_metadata
 from hepdl.generate.recipes import JetDefaults, Sample
 
@@ -57,35 +63,43 @@ def hepdl_events_per_second(rows: int, chunk_rows: int, workdir: Path) -> tuple[
     return events / seconds, events
 
 
-def speed_per_core(rows: int, chunk_rows: int, workdir: Path) -> dict[str, float]:
+def speed_per_core(rows: int, chunk_rows: int, workdir: Path, repeats: int) -> dict[str, Any]:
     from hepdl.generate._plan import Plan, generator_versions
 
     plan = Plan(
         _top_only(), SampleSettings(rows, seed=7, chunk_rows=chunk_rows), generator_versions()
     )
     strings = plan.pythia_strings(plan.tasks[0])
-    hepdl_rate, events = hepdl_events_per_second(rows, chunk_rows, workdir)
-    bare_rate = bare_pythia_events_per_second(strings, events)
+    events = hepdl_events_per_second(rows, chunk_rows, workdir)[1]  # warm-up: caches, imports
+    runs = alternate(
+        {
+            "hepdl": lambda _: hepdl_events_per_second(rows, chunk_rows, workdir)[0],
+            "bare": lambda _: bare_pythia_events_per_second(strings, events),
+        },
+        repeats=repeats,
+    )
     return {
         "events": events,
-        "hepdl_events_per_s": hepdl_rate,
-        "bare_events_per_s": bare_rate,
-        "ratio": hepdl_rate / bare_rate,
+        "hepdl_events_per_s": statistics.median(runs["hepdl"]),
+        "bare_events_per_s": statistics.median(runs["bare"]),
+        "ratios": ratios(runs["hepdl"], runs["bare"]),
     }
 
 
-def jobs_speedup(rows: int, chunk_rows: int, workdir: Path) -> dict[str, float]:
+def jobs_speedup(rows: int, chunk_rows: int, workdir: Path, repeats: int) -> dict[str, Any]:
     settings = SampleSettings(rows, seed=9, chunk_rows=chunk_rows)
-    seconds = {}
-    for jobs in (1, 2):
+
+    def seconds(jobs: int) -> float:
         start = time.perf_counter()
         generate("top-vs-qcd", settings, workdir / f"jobs{jobs}.parquet", jobs=jobs, overwrite=True)
-        seconds[jobs] = time.perf_counter() - start
+        return time.perf_counter() - start
+
+    runs = alternate({1: lambda _: seconds(1), 2: lambda _: seconds(2)}, repeats=repeats)
     same = (workdir / "jobs1.parquet").read_bytes() == (workdir / "jobs2.parquet").read_bytes()
     return {
-        "jobs1_s": seconds[1],
-        "jobs2_s": seconds[2],
-        "speedup": seconds[1] / seconds[2],
+        "jobs1_s": statistics.median(runs[1]),
+        "jobs2_s": statistics.median(runs[2]),
+        "ratios": ratios(runs[1], runs[2]),
         "same_bytes": same,
     }
 
@@ -99,9 +113,8 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 """
 
 
-def peak_memory(chunk_rows: int, workdir: Path) -> dict[str, float]:
-    peaks = {}
-    for factor in (1, 10):
+def peak_memory(chunk_rows: int, workdir: Path, repeats: int) -> dict[str, Any]:
+    def peak_mib(factor: int) -> float:
         rows = factor * chunk_rows
         result = subprocess.run(
             [sys.executable, "-c", _CHILD, str(rows), str(chunk_rows), str(workdir / "m.parquet")],
@@ -109,12 +122,14 @@ def peak_memory(chunk_rows: int, workdir: Path) -> dict[str, float]:
             text=True,
             check=True,
         )
-        peaks[factor] = json.loads(result.stdout.strip().splitlines()[-1]) / 1024  # MiB
+        return json.loads(result.stdout.strip().splitlines()[-1]) / 1024  # MiB
+
+    runs = alternate({1: lambda _: peak_mib(1), 10: lambda _: peak_mib(10)}, repeats=repeats)
     return {
         "chunk_rows": chunk_rows,
-        "peak_mib_1x": peaks[1],
-        "peak_mib_10x": peaks[10],
-        "ratio": peaks[10] / peaks[1],
+        "peak_mib_1x": statistics.median(runs[1]),
+        "peak_mib_10x": statistics.median(runs[10]),
+        "ratios": ratios(runs[10], runs[1]),
     }
 
 
@@ -125,27 +140,32 @@ def main() -> None:
     parser.add_argument("--jobs-rows", type=int, default=1000, help="jets/class, jobs test")
     parser.add_argument("--memory-chunk", type=int, default=200)
     parser.add_argument("--only", choices=["speed", "jobs", "memory"], default=None)
+    add_repeats(parser)
     args = parser.parse_args()
+    check_repeats(parser, args.repeats)
+    print(f"{args.repeats} alternating repeats per part; ratios: median [min-max]")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if args.only in (None, "speed"):
-            r = speed_per_core(args.rows, args.chunk_rows, workdir)
+            r = speed_per_core(args.rows, args.chunk_rows, workdir, args.repeats)
             print(
                 f"speed per core: hepdl {r['hepdl_events_per_s']:.1f} events/s, bare Pythia "
-                f"{r['bare_events_per_s']:.1f} events/s over {r['events']} events: "
-                f"ratio {r['ratio']:.3f} (goal >= 0.9)"
+                f"{r['bare_events_per_s']:.1f} events/s (medians) over {r['events']} events: "
+                f"ratio {spread(r['ratios'])} (goal >= 0.9)"
             )
         if args.only in (None, "jobs"):
-            r = jobs_speedup(args.jobs_rows, max(args.jobs_rows // 4, 1), workdir)
+            r = jobs_speedup(args.jobs_rows, max(args.jobs_rows // 4, 1), workdir, args.repeats)
             print(
-                f"jobs: 1 job {r['jobs1_s']:.1f} s, 2 jobs {r['jobs2_s']:.1f} s: speed-up "
-                f"{r['speedup']:.2f} (goal >= 1.8); same bytes: {r['same_bytes']}"
+                f"jobs: 1 job {r['jobs1_s']:.1f} s, 2 jobs {r['jobs2_s']:.1f} s (medians): "
+                f"speed-up {spread(r['ratios'], digits=2)} (goal >= 1.8); "
+                f"same bytes: {r['same_bytes']}"
             )
         if args.only in (None, "memory"):
-            r = peak_memory(args.memory_chunk, workdir)
+            r = peak_memory(args.memory_chunk, workdir, args.repeats)
             print(
                 f"peak memory, chunk of {r['chunk_rows']} jets/class: 1x {r['peak_mib_1x']:.0f} "
-                f"MiB, 10x {r['peak_mib_10x']:.0f} MiB: ratio {r['ratio']:.2f}"
+                f"MiB, 10x {r['peak_mib_10x']:.0f} MiB (medians): ratio "
+                f"{spread(r['ratios'], digits=2)}"
             )
 
 

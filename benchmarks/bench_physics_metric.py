@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from alternate import add_repeats, alternate, check_repeats, ratios, spread
 from hepdl.config import TrainerConfig
 from hepdl.models import create_model
 from hepdl.tasks import ClassificationTask
@@ -83,10 +84,6 @@ def run(model: nn.Module, data: dict, *, physics: bool, epochs: int, batch: int)
     }
 
 
-def spread(ratios: list[float]) -> str:
-    return f"{statistics.median(ratios):.3f} [{min(ratios):.3f}-{max(ratios):.3f}]"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-rows", type=int, default=40000)
@@ -95,9 +92,10 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, nargs="+", default=[128, 128, 128])
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=4, help="per run; the first is dropped")
-    parser.add_argument("--repeats", type=int, default=5)
+    add_repeats(parser)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    check_repeats(parser, args.repeats)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2: the first epoch of each run is dropped")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -113,28 +111,24 @@ def main() -> None:
         "val": (x[args.train_rows :], y[args.train_rows :]),
     }
     reference = create_model("mlp", in_features=args.features, hidden=args.hidden)
-    runs: dict[bool, list[dict]] = {True: [], False: []}
-    for repeat in range(args.repeats):
-        order = (False, True) if repeat % 2 == 0 else (True, False)
-        for physics in order:
-            runs[physics].append(
-                run(
-                    copy.deepcopy(reference),
-                    data,
-                    physics=physics,
-                    epochs=args.epochs,
-                    batch=args.batch_size,
-                )
-            )
+
+    def side(physics: bool):
+        return lambda _: run(
+            copy.deepcopy(reference),
+            data,
+            physics=physics,
+            epochs=args.epochs,
+            batch=args.batch_size,
+        )
+
+    runs = alternate({False: side(False), True: side(True)}, repeats=args.repeats)
     same = all(
         torch.equal(a, b)
         for on, off in zip(runs[True], runs[False], strict=True)
         for a, b in zip(on["weights"], off["weights"], strict=True)
     )
-    epoch_ratio = [
-        on["epoch"] / off["epoch"] for on, off in zip(runs[True], runs[False], strict=True)
-    ]
-    val_ratio = [on["val"] / off["val"] for on, off in zip(runs[True], runs[False], strict=True)]
+    epoch_ratio = ratios(runs[True], runs[False], key=lambda r: r["epoch"])
+    val_ratio = ratios(runs[True], runs[False], key=lambda r: r["val"])
 
     def median(physics: bool, key: str) -> float:
         return statistics.median(r[key] for r in runs[physics])

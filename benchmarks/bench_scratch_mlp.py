@@ -8,8 +8,9 @@ batch size and learning rate and visit the digits in a new random order each epo
 NumPy uses its BLAS threads and torch ``torch.get_num_threads()`` threads, both as they are.
 The scratch side is :func:`hepdl.scratch.fit` (data checks included); the torch side is the
 loop a physicist writes by hand (``F.cross_entropy``, ``torch.optim.SGD``). Rounds
-alternate between the sides so that drifting machine load hits both; the first round is a
-warm-up and dropped. Prints the median epoch times and their ratio (goal <= 1.5).
+alternate between the sides, each starting every other round, so that drifting machine
+load hits both (``alternate.py``); a warm-up round comes first and is dropped. Prints the
+median epoch times and the median ratio with its range (goal <= 1.5).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from alternate import add_repeats, alternate, check_repeats, ratios, spread
 from hepdl.scratch import MLP, fit, one_hot
 from hepdl.scratch.demos.digits import load_mnist_digits
 from hepdl.scratch.torch_twin import to_torch
@@ -55,8 +57,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden", default="relu", help="hidden activation: relu or sigmoid")
     parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--repeats", type=int, default=7, help="timed rounds per side")
+    add_repeats(parser, default=7)
     args = parser.parse_args()
+    check_repeats(parser, args.repeats)
 
     images, labels = load_mnist_digits()  # (5000, 784) float32, (5000,) int64
     targets = one_hot(labels, 10, dtype=np.float32)
@@ -72,16 +75,17 @@ def main() -> None:
     x_t, labels_t = torch.from_numpy(images), torch.from_numpy(labels)
     common = {"batch": args.batch_size, "lr": args.lr}
 
-    scratch_times, torch_times, scratch_loss, torch_loss = [], [], [], []
-    for round_ in range(args.repeats + 1):
-        s_time, s_loss = scratch_epoch(net, images, targets, seed=round_, **common)
-        t_time, t_loss = torch_epoch(model, x_t, labels_t, seed=round_, **common)
-        if round_ == 0:  # warm-up: allocators, BLAS and OpenMP threads
-            continue
-        scratch_times.append(s_time)
-        torch_times.append(t_time)
-        scratch_loss.append(s_loss)
-        torch_loss.append(t_loss)
+    sides = {
+        "scratch": lambda r: scratch_epoch(net, images, targets, seed=r, **common),
+        "torch": lambda r: torch_epoch(model, x_t, labels_t, seed=r, **common),
+    }
+    for side in sides.values():  # warm-up: allocators, BLAS and OpenMP threads
+        side(args.repeats)
+    runs = alternate(sides, repeats=args.repeats)  # (seconds, mean batch cost) per repeat
+    scratch_times = [t for t, _ in runs["scratch"]]
+    torch_times = [t for t, _ in runs["torch"]]
+    scratch_loss = [c for _, c in runs["scratch"]]
+    torch_loss = [c for _, c in runs["torch"]]
 
     ours, theirs = statistics.median(scratch_times), statistics.median(torch_times)
     steps = -(-len(images) // args.batch_size)
@@ -95,7 +99,10 @@ def main() -> None:
     )
     print(f"torch epoch:   {theirs * 1e3:8.1f} ms (median of {len(torch_times)})")
     print(f"scratch epoch: {ours * 1e3:8.1f} ms (median of {len(scratch_times)})")
-    print(f"ratio scratch / torch: {ours / theirs:.3f}  (goal <= 1.5)")
+    print(
+        f"ratio scratch / torch: {spread(ratios(scratch_times, torch_times))} (median "
+        f"[min-max] over {args.repeats} alternating repeats; goal <= 1.5)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """hepdl's training epoch against a plain PyTorch loop: same MLP, same tensors, same run.
 
-    python benchmarks/bench_training_epoch.py [--repeats 3] [--batch-sizes 128 256 1024]
+    python benchmarks/bench_training_epoch.py [--repeats 5] [--batch-sizes 128 256 1024]
         [--hidden 128 128 128] [--rows 24000] [--features 10] [--epochs 6]
         [--threads 1] [--clock cpu] [--steps-per-execution auto 1 4 8 16]
 
@@ -53,6 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from alternate import add_repeats, alternate, check_repeats, ratios, spread
 from hepdl.config import TrainerConfig
 from hepdl.models import create_model
 from hepdl.tasks import ClassificationTask
@@ -167,11 +168,6 @@ def hepdl_fit(
     )
 
 
-def spread(ratios: list[float]) -> str:
-    """``median [min-max]``, 21 characters wide."""
-    return f"{statistics.median(ratios):>7.3f} [{min(ratios):.3f}-{max(ratios):.3f}]"
-
-
 def compare(
     reference: nn.Module,
     x: torch.Tensor,
@@ -184,25 +180,23 @@ def compare(
     steps: int | str,
 ) -> str:
     """One table row: median times, ratios with their spread over repeats, fairness checks."""
-    plain_runs: list[Run] = []
-    hepdl_runs: list[Run] = []
     hepdl_side = functools.partial(hepdl_fit, steps=steps)
-    for repeat in range(repeats):
-        sides = [(plain_pytorch, plain_runs), (hepdl_side, hepdl_runs)]
-        for side, runs in sides if repeat % 2 == 0 else sides[::-1]:
-            model = copy.deepcopy(reference)
-            runs.append(side(model, x, y, epochs=epochs, batch_size=batch_size, clock=clock))
 
-    def ratios(field: str) -> list[float]:
-        return [
-            statistics.median(getattr(h, field)) / statistics.median(getattr(p, field))
-            for p, h in zip(plain_runs, hepdl_runs, strict=True)
-        ]
+    def side(fit: Callable[..., Run]) -> Callable[[int], Run]:
+        return lambda _: fit(
+            copy.deepcopy(reference), x, y, epochs=epochs, batch_size=batch_size, clock=clock
+        )
+
+    runs = alternate({"plain": side(plain_pytorch), "hepdl": side(hepdl_side)}, repeats=repeats)
+    plain_runs, hepdl_runs = runs["plain"], runs["hepdl"]
+
+    def per_repeat(field: str) -> list[float]:
+        return ratios(hepdl_runs, plain_runs, key=lambda r: statistics.median(getattr(r, field)))
 
     plain = statistics.median(t for r in plain_runs for t in r.steps)
     ours = statistics.median(t for r in hepdl_runs for t in r.steps)
     n_steps = -(-len(x) // batch_size)
-    step_ratios, epoch_ratios = ratios("steps"), ratios("epochs")
+    step_ratios, epoch_ratios = per_repeat("steps"), per_repeat("epochs")
     diff = max(
         (a - b).abs().max().item()
         for p, h in zip(plain_runs, hepdl_runs, strict=True)
@@ -213,7 +207,7 @@ def compare(
     )
     return (
         f"{batch_size:>6} {steps:>5} {n_steps:>6} {plain * 1e3:>9.1f} {ours * 1e3:>9.1f} "
-        f"{spread(step_ratios)} {spread(epoch_ratios)} "
+        f"{spread(step_ratios, width=21)} {spread(epoch_ratios, width=21)} "
         f"{(ours - plain) / n_steps * 1e6:>8.0f} {diff:>9.1e} {'yes' if same_steps else 'NO':>5}"
     )
 
@@ -225,7 +219,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, nargs="+", default=[128, 128, 128])
     parser.add_argument("--epochs", type=int, default=6, help="per run; the first is dropped")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 256, 1024])
-    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per side")
+    add_repeats(parser)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--clock", choices=list(CLOCKS), default="cpu", help="see the docstring")
     parser.add_argument(
@@ -236,6 +230,7 @@ def main() -> None:
         help="trainer.steps_per_execution values, one row each",
     )
     args = parser.parse_args()
+    check_repeats(parser, args.repeats)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2: the first epoch of each run is dropped")
 

@@ -66,11 +66,14 @@ def ensemble(
     across members)."""
     import logging
 
+    from hepdl._paths import output_folder
     from hepdl.config import load_config
     from hepdl.train.ensemble import train_ensemble
 
     try:
         experiment = load_config(config, overrides=set_ or [])
+        if out is not None:  # a writable folder before the members train, or one error
+            output_folder(out)
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
         result = train_ensemble(experiment, n_seeds=seeds, out_dir=out)
     except HepdlError as err:

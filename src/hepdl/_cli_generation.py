@@ -153,6 +153,7 @@ def generate(
 
     Interrupted? Run the same command again: it resumes from the finished chunks.
     """
+    from hepdl._paths import output_folder
     from hepdl.generate import SampleSettings, resolve_sample
     from hepdl.generate import generate as run
     from hepdl.generate.detector import DetectorSettings
@@ -164,6 +165,7 @@ def generate(
                 "give one (a fixed mean, or a range of means drawn per event)"
             )
         unit = "events" if resolve_sample(sample).kind == "event" else "jets"
+        output_folder(out.parent, option=f"--out {out}: its folder")  # before any event
         settings = SampleSettings(
             jets,
             seed=seed,

@@ -29,12 +29,15 @@ def lr_find(
 ) -> None:
     """Sweep the learning rate of CONFIG's model over a range (Lightning's LR finder) and
     suggest one: the steepest fall of the training loss. Weights are not kept."""
+    from hepdl._paths import output_folder
     from hepdl.config import load_config
     from hepdl.train.lr_finder import lr_find_experiment
 
     try:
+        experiment = load_config(config, overrides=set_ or [])
+        output_folder(out)  # before the data is read or generated
         result = lr_find_experiment(
-            load_config(config, overrides=set_ or []),
+            experiment,
             out_dir=out,
             min_lr=min_lr,
             max_lr=max_lr,

@@ -126,6 +126,7 @@ def scan(
     test metric per point), heatmap.png (grids, the validation metric) and scan.json.
     Interrupted? Run the same command again: it resumes.
     """
+    from hepdl._paths import output_folder
     from hepdl.train.scan import ScanRequest, parse_grid, parse_param, run_scan
 
     try:
@@ -144,6 +145,8 @@ def scan(
             metric=metric,
             direction=direction,  # type: ignore[arg-type]
         )
+        if out is not None:  # before any sample is generated or read
+            output_folder(out)
         _prepare(config, request.overrides)
         result = run_scan(request, report=typer.echo)
     except HepdlError as err:
@@ -163,10 +166,13 @@ def learning_curve(
 ) -> None:
     """Test metrics against the number of training rows (data.train_size), mean and std over
     seeds; validation and test rows stay the same. Writes learning_curve.png and the tables."""
+    from hepdl._paths import output_folder
     from hepdl.train.learning_curve import SIZE_KEY, parse_sizes, run_learning_curve
 
     try:
         wanted = parse_sizes(sizes)
+        if out is not None:  # before any sample is generated or read
+            output_folder(out)
         _prepare(config, list(set_ or []))
         result = run_learning_curve(
             config,

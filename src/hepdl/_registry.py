@@ -2,15 +2,24 @@
 
 Factories take keyword-only options. ``create`` checks the name and every option before
 calling the factory, so a typo in a config gives one message with the closest valid name.
+
+Option values are checked against the factory's annotations (``hidden: Sequence[int]``)
+in pydantic's strict mode (no ``"64"`` for 64, no ``1`` for true) with the bounds the
+registry declares per option name (``bounds``: ``{"hidden": Field(ge=1, le=MAX_WIDTH)}``,
+applied to every number inside the option; a string tuple lists a string option's
+choices; ``"<factory>.<option>"`` declares one factory's own). So ``hidden: abc`` or
+``dropout: -0.1`` is a ConfigError when the config loads, before any data is read.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
-from hepdl._text import did_you_mean
+from hepdl._text import did_you_mean, short_repr
 from hepdl.errors import ConfigError
 
 T = TypeVar("T")
@@ -19,9 +28,13 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Factories registered by name; ``kind`` ("model", "representation") goes in messages."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, bounds: Callable[[], Mapping[str, Any]] | None = None) -> None:
         self.kind = kind
         self._factories: dict[str, Callable[..., T]] = {}
+        # called once, when a value is first checked (the bounds may name constants of
+        # modules that register factories, imported after this registry exists)
+        self._bounds_source = bounds
+        self._bounds: Mapping[str, Any] | None = None
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
@@ -82,6 +95,41 @@ class Registry(Generic[T]):
                 f"valid options: {', '.join(valid)}"
             )
 
+    def bound(self, name: str, option: str) -> Any:
+        """The declared bound of ``option`` of factory ``name`` (a pydantic FieldInfo for
+        numbers, a tuple of choices for strings), or None."""
+        if self._bounds is None:
+            self._bounds = dict(self._bounds_source()) if self._bounds_source else {}
+        return self._bounds.get(f"{name}.{option}", self._bounds.get(option))
+
+    def option_types(self, name: str) -> dict[str, Any]:
+        """Each option's annotation with its declared bound applied to the numbers (or
+        choices to the strings) inside it; options without an annotation are left out."""
+        factory = self.factory(name)
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+        return {
+            key: _bounded(hints[key], self.bound(name, key))
+            for key in self.options(name)
+            if key in hints
+        }
+
+    def check_values(self, name: str, options: Mapping[str, Any], *, where: str) -> None:
+        """ConfigError naming ``where.<option>``, the expected type and range and the value
+        (cut to 200 characters) for the first option whose value does not fit."""
+        from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+        types_ = self.option_types(name)
+        for key, value in options.items():
+            if key not in types_:
+                continue
+            try:
+                TypeAdapter(types_[key], config=ConfigDict(strict=True)).validate_python(value)
+            except ValidationError:
+                raise ConfigError(
+                    f"{where}.{key}: {self.kind} '{name}' takes {describe_type(types_[key])}, "
+                    f"got {short_repr(value)}"
+                ) from None
+
     def create(self, name: str, **options: Any) -> T:
         self.check_options(name, options, where=self.kind)
         return self.factory(name)(**options)
@@ -89,3 +137,76 @@ class Registry(Generic[T]):
 
 def _qualified(obj: Any) -> str:
     return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def _bounded(annotation: Any, bound: Any) -> Any:
+    """``annotation`` with ``bound`` on each int/float inside it (a FieldInfo), or each str
+    replaced by ``Literal[choices]`` (a tuple); floats are finite, and a list of numbers
+    holds at most ``MAX_LAYERS`` of them."""
+    from pydantic import Field
+
+    from hepdl.limits import MAX_LAYERS
+
+    if annotation in (int, float):
+        constraints = [bound] if bound is not None and not isinstance(bound, tuple) else []
+        if annotation is float:
+            constraints.append(Field(allow_inf_nan=False))
+        return Annotated[(annotation, *constraints)] if constraints else annotation
+    if annotation is str and isinstance(bound, tuple):
+        return Literal[bound]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return Union[tuple(_bounded(a, bound) for a in args)]  # noqa: UP007
+    if origin in (Sequence, list, tuple) and len(args) == 1:
+        inner = _bounded(args[0], bound)
+        numeric = _leaves(args[0]) <= {int, float}
+        outer = Sequence[inner]  # type: ignore[valid-type]
+        return Annotated[outer, Field(max_length=MAX_LAYERS)] if numeric else outer
+    return annotation
+
+
+def _leaves(annotation: Any) -> set[Any]:
+    args = typing.get_args(annotation)
+    if not args:
+        return {annotation}
+    return set().union(*(_leaves(a) for a in args if a is not type(None)))
+
+
+def describe_type(annotation: Any) -> str:
+    """Words for an annotation built by ``_bounded``: ``a list of integers in [1, 65536]``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        base, *metadata = args
+        limits = [m for info in metadata for m in [info, *getattr(info, "metadata", [])]]
+        length = [m.max_length for m in limits if getattr(m, "max_length", None) is not None]
+        if length:  # a list: "a list of at most 1024 entries, each ..."
+            return describe_type(base).replace(
+                "a list", f"a list of at most {length[0]} entries", 1
+            )
+        interval = _interval(limits)
+        names = [m.description for m in limits if getattr(m, "description", None)]
+        text = f"{describe_type(base)} {interval}" if interval else describe_type(base)
+        return f"{text} ({names[0]})" if names else text
+    if origin is Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return " or ".join(describe_type(a) for a in args)
+    if origin in (Sequence, list, tuple):
+        return f"a list, each {describe_type(args[0])}" if args else "a list"
+    words = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
+    return words.get(annotation, "null" if annotation is type(None) else str(annotation))
+
+
+def _interval(limits: list[Any]) -> str:
+    def first(name: str) -> Any:
+        return next((getattr(m, name) for m in limits if getattr(m, name, None) is not None), None)
+
+    ge, gt, le, lt = first("ge"), first("gt"), first("le"), first("lt")
+    low, high = (ge if ge is not None else gt), (le if le is not None else lt)
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f">= {low}" if ge is not None else f"> {low}"
+    if low is None:
+        return f"<= {high}" if le is not None else f"< {high}"
+    return f"in {'[' if ge is not None else '('}{low}, {high}{']' if le is not None else ')'}"

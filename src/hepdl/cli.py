@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
-from hepdl._cli_common import fail
+from hepdl._cli_common import fail, fail_on_full_disk, resume_command, stopped
 from hepdl._cli_compare import register as register_compare_commands
+from hepdl._cli_deploy import register as register_deploy_commands
 from hepdl._cli_generation import generation_progress
 from hepdl._cli_generation import register as register_generation_commands
 from hepdl._cli_optim import register as register_optim_commands
@@ -40,14 +41,20 @@ def _print_metrics(
     from rich.table import Table
 
     from hepdl.tasks import task_class
+    from hepdl.tasks.divergence import divergence_line, has_test_metrics
 
+    console = Console()
+    diverged = divergence_line(metrics)  # before any number, which it makes meaningless
+    if diverged is not None:
+        console.print(f"warning: {diverged}", style="bold red", soft_wrap=True)
+    # a diverged run with NaN outputs has no task metrics to tabulate (metrics.json says why)
+    table = table and has_test_metrics(metrics)
     title, rows = task_class(kind).summary(metrics) if table else ("", [])
     shown = Table(title=title)
     shown.add_column("metric")
     shown.add_column("value", justify="right")
     for name, value in rows:
         shown.add_row(name, value)
-    console = Console()
     if rows:
         console.print(shown)
     if metrics.get("note"):  # e.g. predictions without the truth: say what is missing
@@ -109,11 +116,33 @@ def train(
         ),
     ] = None,
 ) -> None:
-    """Train the experiment described by CONFIG; writes a run directory."""
+    """Train the experiment described by CONFIG; writes a run directory. Stopped by
+    SIGTERM or SIGINT, it keeps its last complete epoch's checkpoint, prints the command
+    that resumes it and exits 143 or 130."""
     from hepdl.config import load_config
+    from hepdl.train.interrupt import RunInterrupted
 
     try:
         _train_and_report(load_config(config, overrides=set_ or []), resume=resume)
+    except RunInterrupted as err:
+        stopped(err, resume_command(config, set_ or [], err.run_dir))
+    except HepdlError as err:
+        fail(err)
+
+
+@app.command()
+def check(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a key, e.g. --set trainer.max_epochs=5 (repeatable)."),
+    ] = None,
+) -> None:
+    """Validate CONFIG without training: keys, types, ranges, devices, data files."""
+    from hepdl.config_check import check_experiment
+
+    try:
+        typer.echo(f"ok: {check_experiment(config, set_ or [])}")
     except HepdlError as err:
         fail(err)
 
@@ -151,10 +180,12 @@ register_generation_commands(app)
 register_optim_commands(app)
 register_scan_commands(app)
 register_compare_commands(app)
+register_deploy_commands(app)
 
 
 def main() -> None:
-    app()
+    with fail_on_full_disk():  # a full disk wherever it strikes: one error naming the file
+        app()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -19,16 +19,46 @@ from pydantic import (
     Field,
     SerializeAsAny,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from hepdl._text import did_you_mean
+from hepdl._text import did_you_mean, short_repr
+from hepdl.config_yaml import check_document, load_yaml, read_yaml_file
 from hepdl.errors import ConfigError
+from hepdl.limits import MAX_NAME, MAX_PARTICLES, SEED_MAX
+from hepdl.trainer_checks import ACCELERATORS, PRECISIONS, STRATEGIES, device_request
+
+
+def _scalar_kind(annotation: Any) -> type | None:
+    """bool, int or float when ``annotation`` is that type (or it | None), else None."""
+    args = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    if len(args) == 1 and args[0] in (bool, int, float):
+        return args[0]
+    return None
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: `lr: .inf` or `pt_min: .nan` is an error, never a silent NaN run.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads `batch_norm: 1` and `standardize: "yes"` as True and
+        # `max_epochs: true` as 1; a boolean is true or false, a number is a number.
+        field = cls.model_fields.get(info.field_name or "")
+        kind = _scalar_kind(field.annotation) if field is not None else None
+        if kind is None or value is None:
+            return value
+        if kind is bool and not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("expected an integer")
+        if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError("expected a number")
+        return value
 
 
 class GenerateSource(_Section):
@@ -40,7 +70,7 @@ class GenerateSource(_Section):
 
     sample: str = "top-vs-qcd"
     jets_per_class: int = Field(2000, ge=1)
-    seed: int = Field(1, ge=1)
+    seed: int = Field(1, ge=1, le=SEED_MAX)
     jet_radius: float | None = Field(None, gt=0)
     pt_min: float | None = Field(None, gt=0)
     pt_max: float | None = Field(None, gt=0)
@@ -53,6 +83,15 @@ class GenerateSource(_Section):
     pileup_range: tuple[float, float] | None = None
     # > 0: draw the pile-up from this many minimum-bias events generated once per chunk
     pileup_library: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _a_window(self) -> GenerateSource:
+        if self.pt_min is not None and self.pt_max is not None and self.pt_min >= self.pt_max:
+            raise ValueError(
+                f"data.generate.pt_min ({self.pt_min:g}) must be below data.generate.pt_max "
+                f"({self.pt_max:g}): no jet falls in an empty pT window"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_pileup(self) -> GenerateSource:
@@ -115,7 +154,10 @@ class SplitConfig(_Section):
     train: float = Field(0.6, gt=0, lt=1)
     val: float = Field(0.2, gt=0, lt=1)
     test: float = Field(0.2, gt=0, lt=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    # a validation or test split with fewer rows is refused (its metrics would be noise),
+    # as is one without a row of every class
+    min_rows: int = Field(20, ge=1)
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> SplitConfig:
@@ -157,7 +199,7 @@ class ParticleLayoutConfig(_Section):
     named ``{field}_{i}`` when the file has them, else every column but the label column."""
 
     fields: list[str]
-    max_particles: int = Field(ge=1)
+    max_particles: int = Field(ge=1, le=MAX_PARTICLES)  # hepdl.limits
     order: Literal["particle-major", "field-major"] = "particle-major"
     columns: list[str] | None = None
 
@@ -359,6 +401,11 @@ class TaskSection(_Section):
         """This kind's own keys (loss, targets, ...), as its task class takes them."""
         return self.model_dump(exclude=set(TaskSection.model_fields))
 
+    def check_head(self, model_options: dict[str, Any], data: DataConfig) -> None:
+        """ConfigError when the model's output options contradict what the task needs,
+        where the config alone tells (e.g. the classes of a generated sample); the check
+        with the data's own classes runs again when the data is read. Default: nothing."""
+
     @abstractmethod
     def epoch_metrics(self, evaluate: EvaluateConfig) -> dict[str, str | None]:
         """Every metric the task logs per epoch, with the direction that is better ("min",
@@ -378,13 +425,13 @@ def _task_section(value: Any) -> Any:
 
     kind = value.get("kind", "classify")
     if not isinstance(kind, str):
-        raise ValueError(f"task.kind must be the name of a task kind, got {kind!r}")
+        raise ValueError(f"task.kind must be the name of a task kind, got {short_repr(kind)}")
     try:
         section = task_config_class(kind)
     except ConfigError as err:
         # "unknown task 'x' (did you mean 'y'?); valid tasks: ..." -> names the key
         detail = str(err).removeprefix("unknown task ").removeprefix(repr(str(kind)))
-        raise ValueError(f"task.kind {kind!r} is not a task kind{detail}") from None
+        raise ValueError(f"task.kind {short_repr(kind)} is not a task kind{detail}") from None
     return section.model_validate(value)
 
 
@@ -400,13 +447,15 @@ class EarlyStoppingConfig(_Section):
 class TrainerConfig(_Section):
     max_epochs: int = Field(20, ge=1)
     early_stopping: EarlyStoppingConfig | None = Field(default_factory=EarlyStoppingConfig)
-    accelerator: str = "auto"
+    # Lightning's choices (hepdl.trainer_checks); devices: a number, indices "0,1", -1
+    # (all) or auto, refused when the run starts if this machine has fewer.
+    accelerator: Literal[ACCELERATORS] = "auto"  # type: ignore[valid-type]
     devices: int | str = "auto"
     # Lightning's strategy name (auto, ddp, ddp_spawn, fsdp, ...) and the number of machines;
     # processes per machine = devices (docs/distributed.md).
     strategy: str = "auto"
     num_nodes: int = Field(1, ge=1)
-    precision: str = "32-true"
+    precision: Literal[PRECISIONS] = "32-true"  # type: ignore[valid-type]
     deterministic: bool = True
     progress_bar: bool = True
     output_dir: str = "runs"
@@ -420,6 +469,30 @@ class TrainerConfig(_Section):
     # running averages of training.
     recalibrate_batchnorm: int = Field(200, ge=0)
 
+    @field_validator("devices")
+    @classmethod
+    def _device_forms(cls, value: int | str) -> int | str:
+        device_request(value)  # ValueError naming the forms Lightning takes
+        return value
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(
+                f"unknown strategy {short_repr(value)}{did_you_mean(value, STRATEGIES)}; "
+                f"valid strategies: {', '.join(STRATEGIES)}"
+            )
+        return value
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_text(cls, value: Any) -> Any:
+        # YAML reads `precision: 16` as a number; Lightning takes 16, 32, 64 as "16", ...
+        if isinstance(value, int) and not isinstance(value, bool) and value in (16, 32, 64):
+            return str(value)
+        return value
+
     @field_validator("steps_per_execution")
     @classmethod
     def _positive_steps(cls, value: int | str) -> int | str:
@@ -429,7 +502,10 @@ class TrainerConfig(_Section):
 
 
 class EvaluateConfig(_Section):
-    signal_efficiencies: list[float] = Field(default_factory=lambda: [0.3, 0.5])
+    # signal efficiencies at which the background rejection is quoted, each in (0, 1)
+    signal_efficiencies: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.3, 0.5]
+    )
     plots: bool = True
     # Stratified bootstrap resamples of the test set for the AUC's and the rejections'
     # errors (metrics.json "uncertainties"); 0 turns the bootstrap off.
@@ -444,8 +520,9 @@ class EvaluateConfig(_Section):
 
 
 class ExperimentConfig(_Section):
+    # the run directory is <trainer.output_dir>/<name>-<time>: a name, never a path
     name: str = "experiment"
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=SEED_MAX)  # numpy's seeds: 0 .. 2**32 - 1
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     # The section of the registered task ``task.kind`` (classify when omitted).
@@ -454,6 +531,22 @@ class ExperimentConfig(_Section):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
 
     _task = field_validator("task", mode="before")(_task_section)
+
+    @field_validator("name")
+    @classmethod
+    def _a_name(cls, value: str) -> str:
+        if not value.strip() or value in (".", "..") or any(c in value for c in "/\\\0"):
+            raise ValueError(
+                "expected a run name (the run directory is trainer.output_dir/<name>-<time>), "
+                "not empty, '.', '..' or with '/', '\\' or a NUL character; put the folder "
+                "in trainer.output_dir"
+            )
+        if len(value) > MAX_NAME:
+            raise ValueError(
+                f"expected a run name of at most {MAX_NAME} characters (the run folder "
+                f"<name>-<time> must fit a file name), got {len(value)} characters"
+            )
+        return value
 
     @model_validator(mode="after")
     def _monitors_the_task_logs(self) -> ExperimentConfig:
@@ -503,7 +596,9 @@ def _task_kind_fields(raw: Any) -> tuple[type[BaseModel] | None, dict[str, str]]
 def _explain(error: ValidationError, source: str, raw: Any = None) -> ConfigError:
     first = error.errors()[0]
     loc = tuple(first["loc"])
-    key = ".".join(str(p) for p in loc) or "(top level)"
+    key = (
+        ".".join(short_repr(p) if not isinstance(p, str) else p[:80] for p in loc) or "(top level)"
+    )
     if first["type"] == "extra_forbidden":
         valid = _section_fields(ExperimentConfig, loc[:-1])
         hint = did_you_mean(str(loc[-1]), valid)
@@ -527,10 +622,11 @@ def _explain(error: ValidationError, source: str, raw: Any = None) -> ConfigErro
     if first["type"] == "value_error" and (not loc or message.startswith(f"{key}.")):
         return ConfigError(f"{source}: {message}")
     given = first.get("input")
-    got = "" if isinstance(given, dict) else f" (got {given!r})"
+    shown = short_repr(given)
+    got = "" if isinstance(given, dict) or shown in message else f" (got {shown})"
     if first["type"] == "string_type" and isinstance(given, int | float):
         got += f"; YAML reads {given!r} as a number: quote it, '{given}', to give the name"
-    return ConfigError(f"{source}: config key '{key}': {first['msg']}{got}")
+    return ConfigError(f"{source}: config key '{key}': {message}{got}")
 
 
 def _check_monitor(name: str, metrics: dict[str, str | None], *, key: str, kind: str) -> str:
@@ -600,11 +696,13 @@ def _check_registered_options(config: ExperimentConfig, source: str) -> None:
             )
             for key in derived & set(config.model.options()):
                 raise ConfigError(f"model.{key} is set from the data; remove it from the config")
-        representations.REPRESENTATIONS.check_options(
-            config.data.representation.name,
-            config.data.representation.options(),
-            where="data.representation",
-        )
+            config.task.check_head(config.model.options(), config.data)
+        registry = representations.REPRESENTATIONS
+        name, options = config.data.representation.name, config.data.representation.options()
+        registry.check_options(name, options, where="data.representation")
+        registry.check_values(name, options, where="data.representation")
+        # building one reads no data (choices, feature names: the representation's checks)
+        registry.create(name, **options)
         _check_standardize(config.data)
         if not is_classical(config.model.name):
             from hepdl.models.inputs import check_model_fits_representation
@@ -626,7 +724,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     path = [p for p in key.strip().split(".") if p]
     if not path:
         raise ConfigError(f"--set {text!r}: the key before '=' is empty")
-    return path, yaml.safe_load(value)
+    return path, load_yaml(value, source=f"--set {short_repr(key.strip())}")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -648,6 +746,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 def config_from_dict(raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with sections data, model, task, ...")
+    check_document(raw, source=source)
     try:
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as err:
@@ -661,10 +760,7 @@ def load_config(path: str | Path, *, overrides: list[str] | None = None) -> Expe
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    raw = read_yaml_file(path) or {}
     config = config_from_dict(apply_overrides(raw, overrides or []), source=str(path))
     return resolve_paths(config, base=Path.cwd())
 
@@ -688,4 +784,7 @@ def resolve_paths(config: ExperimentConfig, *, base: Path) -> ExperimentConfig:
 
 
 def save_config(config: ExperimentConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    """Write ``config`` as YAML to ``path`` atomically, never through a link (hepdl.atomic)."""
+    from hepdl.atomic import write_text
+
+    write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))

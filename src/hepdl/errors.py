@@ -21,3 +21,7 @@ class ConfigError(HepdlError, ValueError):
 
 class GenerationError(HepdlError, RuntimeError):
     """Event generation was asked for something impossible or was rejected by Pythia."""
+
+
+class ExportError(HepdlError, RuntimeError):
+    """A trained model cannot be written in a deployment format (a layer or op it lacks)."""

@@ -87,6 +87,7 @@ def test_a_cnn_trains_on_the_images_of_a_file(tmp_path: Path) -> None:
                 "label_column": "y",
                 "standardize": False,
                 "representation": {"name": "image_array", "column": "x"},
+                "split": {"min_rows": 10},  # 60 images: 12 validation, 12 test
             },
             "model": {"name": "lenet", "image_size": 8, "in_channels": 1},
         }

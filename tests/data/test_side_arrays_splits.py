@@ -37,6 +37,7 @@ def test_labels_and_weights_from_npy_beside_each_split_file(tmp_path):
         test_files=[str(tmp_path / "test.csv")],
         labels_file=str(tmp_path / "{stem}_y.npy"),
         weights_file=str(tmp_path / "{stem}_w.npz"),
+        split={"min_rows": 7},  # the test split's 7 rows: below the default floor of 20
     )
     sample = load_sample(data)
     expected = np.concatenate([labels[n] for n in sizes])

@@ -22,7 +22,8 @@ from hepdl.train._scan_space import parse_grid, parse_param, run_name, yaml_text
 from hepdl.train.scan import ScanRequest, run_scan, short_text
 
 COLUMNS = ["f1", "f2", "noise"]
-BAD_DROPOUT = "model.dropout: expected a probability in [0, 1), got 1.5"
+# A floor no split of the toy reaches: the point fails when its data is split, not at load.
+TOO_FEW = "expected at least data.split.min_rows = 1000"
 
 
 def write_config(folder: Path, jets: str) -> Path:
@@ -51,26 +52,26 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def grid_scan(toy: Path):
-    """A 2 x 2 grid, two seeds per point; dropout 1.5 makes the model constructor raise."""
+    """A 2 x 2 grid, two seeds per point; min_rows 1000 makes the split refuse the 400 rows."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     request = ScanRequest(
         config_path=toy,
-        grid=[parse_grid("task.lr=0.05,0.2"), parse_grid("model.dropout=0.0,1.5")],
+        grid=[parse_grid("task.lr=0.05,0.2"), parse_grid("data.split.min_rows=5,1000")],
         seeds=2,
         out=toy.parent / "grid",
     )
     return request, run_scan(request)
 
 
-def _metrics_on_disk(out: Path, lr: str, dropout: str) -> list[dict]:
+def _metrics_on_disk(out: Path, lr: str, min_rows: str) -> list[dict]:
     """The metrics.json of every seed of the point, found by its run directory name."""
-    [point] = sorted((out / "trials").glob(f"*_lr={lr}_dropout={dropout}"))
+    [point] = sorted((out / "trials").glob(f"*_lr={lr}_min_rows={min_rows}"))
     return [json.loads(p.read_text()) for p in sorted(point.glob("seed=*/metrics.json"))]
 
 
-def _best_val_auc_on_disk(out: Path, lr: str, dropout: str) -> list[float]:
+def _best_val_auc_on_disk(out: Path, lr: str, min_rows: str) -> list[float]:
     """Each seed's highest val_auc over its epochs, read from its history.json by hand."""
-    [point] = sorted((out / "trials").glob(f"*_lr={lr}_dropout={dropout}"))
+    [point] = sorted((out / "trials").glob(f"*_lr={lr}_min_rows={min_rows}"))
     found = []
     for path in sorted(point.glob("seed=*/history.json")):
         best = -1.0
@@ -92,28 +93,28 @@ def test_grid_table_matches_each_runs_metrics(grid_scan) -> None:
     _, result = grid_scan
     assert (result.n_complete, result.n_failed) == (2, 2)
     with open(result.out / "results.csv") as handle:
-        rows = {(r["task.lr"], r["model.dropout"]): r for r in csv.DictReader(handle)}
-    assert set(rows) == {("0.05", "0.0"), ("0.2", "0.0"), ("0.05", "1.5"), ("0.2", "1.5")}
+        rows = {(r["task.lr"], r["data.split.min_rows"]): r for r in csv.DictReader(handle)}
+    assert set(rows) == {("0.05", "5"), ("0.2", "5"), ("0.05", "1000"), ("0.2", "1000")}
     for lr in ("0.05", "0.2"):
-        runs = _metrics_on_disk(result.out, lr, "0")
+        runs = _metrics_on_disk(result.out, lr, "5")
         assert len(runs) == 2
-        row = rows[(lr, "0.0")]
+        row = rows[(lr, "5")]
         assert (row["runs"], row["failures"], row["error"]) == ("2", "0", "")
         for name in ("auc", "accuracy", "max_sic"):
             mean, std = _naive_mean_std([m[name] for m in runs])
             assert float(row[f"{name}_mean"]) == pytest.approx(mean, rel=1e-12)
             assert float(row[f"{name}_std"]) == pytest.approx(std, rel=1e-9, abs=1e-15)
-        chosen_by = _best_val_auc_on_disk(result.out, lr, "0")
+        chosen_by = _best_val_auc_on_disk(result.out, lr, "5")
         v_mean, v_std = _naive_mean_std(chosen_by)
         assert float(row["val_auc_mean"]) == pytest.approx(v_mean, rel=1e-12)
         md = (result.out / "results.md").read_text()
         mean, std = _naive_mean_std([m["auc"] for m in runs])
         # the validation metric that chooses first, the test metric beside it
-        cells = f"| {lr} | 0 | 2 | 0 | {v_mean:.4g} ± {v_std:.4g} | {mean:.4g} ± {std:.4g} |"
+        cells = f"| {lr} | 5 | 2 | 0 | {v_mean:.4g} ± {v_std:.4g} | {mean:.4g} ± {std:.4g} |"
         assert cells in md
     summary = json.loads((result.out / "scan.json").read_text())
-    best = max(("0.05", "0.2"), key=lambda lr: float(rows[(lr, "0.0")]["val_auc_mean"]))
-    assert summary["best"]["values"] == {"task.lr": float(best), "model.dropout": 0.0}
+    best = max(("0.05", "0.2"), key=lambda lr: float(rows[(lr, "5")]["val_auc_mean"]))
+    assert summary["best"]["values"] == {"task.lr": float(best), "data.split.min_rows": 5}
     assert (summary["metric"], summary["chooses_by"]) == ("auc", "val_auc")
     assert (summary["n_complete"], summary["n_failed"]) == (2, 2)
 
@@ -121,15 +122,17 @@ def test_grid_table_matches_each_runs_metrics(grid_scan) -> None:
 def test_failed_points_are_recorded_and_the_scan_goes_on(grid_scan) -> None:
     _, result = grid_scan
     with open(result.out / "results.csv") as handle:
-        failed = [r for r in csv.DictReader(handle) if r["model.dropout"] == "1.5"]
+        failed = [r for r in csv.DictReader(handle) if r["data.split.min_rows"] == "1000"]
     assert [(r["runs"], r["failures"]) for r in failed] == [("0", "1"), ("0", "1")]
-    assert all(r["error"] == f"seed 7: ConfigError: {BAD_DROPOUT}" for r in failed)
+    assert all(r["error"].startswith("seed 7: DataError: ") for r in failed)
+    assert all(TOO_FEW in r["error"] for r in failed)
     study = optuna.load_study(study_name=result.study_name, storage=_sqlite(result.out))
     states = sorted(t.state.name for t in study.trials)
     assert states == ["COMPLETE", "COMPLETE", "FAIL", "FAIL"]
     for trial in study.trials:
         if trial.state.name == "FAIL":
-            assert trial.user_attrs["error"] == f"seed 7: ConfigError: {BAD_DROPOUT}"
+            assert trial.user_attrs["error"].startswith("seed 7: DataError: ")
+            assert TOO_FEW in trial.user_attrs["error"]
         else:  # the run directories and every test metric, as user attributes
             assert [Path(d).name for d in trial.user_attrs["run_dirs"]] == ["seed=7", "seed=8"]
             dirs = [Path(d) for d in trial.user_attrs["run_dirs"]]
@@ -137,7 +140,7 @@ def test_failed_points_are_recorded_and_the_scan_goes_on(grid_scan) -> None:
             assert [{k: v for k, v in m.items() if k != "val_auc"} for m in
                     trial.user_attrs["metrics"]] == saved  # fmt: skip
             lr = short_text(trial.user_attrs["values"]["task.lr"])
-            chosen_by = _best_val_auc_on_disk(result.out, lr, "0")
+            chosen_by = _best_val_auc_on_disk(result.out, lr, "5")
             assert [m["val_auc"] for m in trial.user_attrs["metrics"]] == chosen_by
             # the study optimises the validation AUC, never the test AUC
             assert trial.value == pytest.approx(sum(chosen_by) / 2)
@@ -295,3 +298,20 @@ def test_cli_reports_an_unknown_key_and_exits_2(toy: Path) -> None:
     assert result.exit_code == 2
     assert "error: --grid (task.lrr=0.1):" in result.output
     assert "unknown config key 'task.lrr' (did you mean 'lr'?)" in result.output
+
+
+def test_a_grid_value_the_config_refuses_stops_the_scan_before_any_run(toy: Path) -> None:
+    # dropout 1.5 is refused at load (model options are typed), so no point trains.
+    request = ScanRequest(
+        config_path=toy,
+        grid=[parse_grid("task.lr=0.05,0.2"), parse_grid("model.dropout=0.0,1.5")],
+        seeds=1,
+        out=toy.parent / "refused",
+    )
+    with pytest.raises(ConfigError) as err:
+        run_scan(request)
+    assert str(err.value).startswith("--grid (task.lr=0.05, model.dropout=1.5): ")
+    assert str(err.value).endswith(
+        "model.dropout: model 'mlp' takes a finite number in [0, 1), got 1.5"
+    )
+    assert not list((toy.parent / "refused").glob("trials/*/seed=*/metrics.json"))

@@ -33,6 +33,7 @@ def _config(tmp_path: Path, jets: str, representation: dict, model: dict) -> Pat
             "representation": representation,
             "standardize": False,
             "batch_size": 16,
+            "split": {"min_rows": 10},  # the 80-jet sample: 16 validation, 16 test jets
         },
         "model": model,
         "task": {"lr": 0.003},

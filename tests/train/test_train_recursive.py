@@ -87,6 +87,7 @@ def _config(tmp_path: Path, jets: str) -> dict:
             "representation": {"name": "tree", "max_particles": 12},
             "standardize": True,
             "batch_size": 16,
+            "split": {"min_rows": 10},  # the 80-jet sample: 16 validation, 16 test jets
         },
         "model": {"name": "recursive", "hidden_size": 16, "hidden": [16]},
         "task": {"lr": 0.01},

@@ -283,10 +283,10 @@ def test_a_constant_target_is_refused(tmp_path):
     pq.write_table(
         pa.table(
             {
-                "jet_pt": np.linspace(1, 2, 40),
-                "jet_eta": np.zeros(40),
-                "jet_nparticles": np.ones(40),
-                "gen_jet_pt": np.full(40, 5.0),
+                "jet_pt": np.linspace(1, 2, 200),  # validation and test above the 20-row floor
+                "jet_eta": np.zeros(200),
+                "jet_nparticles": np.ones(200),
+                "gen_jet_pt": np.full(200, 5.0),
             }
         ),
         path,

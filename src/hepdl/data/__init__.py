@@ -8,61 +8,45 @@ A table is an ``awkward.Array`` of records, one row per jet or event, flat colum
 
 from __future__ import annotations
 
-from hepdl.data.cache import RepresentationCache
-from hepdl.data.labels import (
-    class_names_from_metadata,
-    labels_from_column,
-    labels_from_files,
-    require_classes,
-)
-from hepdl.data.readers import (
-    FORMATS,
-    PRESETS,
-    column_names,
-    detect_format,
-    read_metadata,
-    read_table,
-)
-from hepdl.data.representations import (
-    Representation,
-    augmentation_from_config,
-    create_augmentation,
-    create_representation,
-    list_augmentations,
-    list_representations,
-    register_representation,
-    representation_from_config,
-)
-from hepdl.data.reweighting import HistogramWeights, class_weights, fit_flatten, flatten_weights
-from hepdl.data.scaling import Standardizer
-from hepdl.data.splits import split_indices
-from hepdl.data.validation import check_finite
+from hepdl.lazy_exports import lazy_exports
 
-__all__ = [
-    "FORMATS",
-    "PRESETS",
-    "HistogramWeights",
-    "Representation",
-    "RepresentationCache",
-    "Standardizer",
-    "augmentation_from_config",
-    "check_finite",
-    "class_names_from_metadata",
-    "class_weights",
-    "column_names",
-    "create_augmentation",
-    "create_representation",
-    "detect_format",
-    "fit_flatten",
-    "flatten_weights",
-    "labels_from_column",
-    "labels_from_files",
-    "list_augmentations",
-    "list_representations",
-    "read_metadata",
-    "read_table",
-    "register_representation",
-    "representation_from_config",
-    "require_classes",
-    "split_indices",
-]
+# Each name is imported on first use: importing hepdl.data loads no awkward, pyarrow or h5py.
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "hepdl.data.cache": ["RepresentationCache"],
+        "hepdl.data.labels": [
+            "class_names_from_metadata",
+            "labels_from_column",
+            "labels_from_files",
+            "require_classes",
+        ],
+        "hepdl.data.readers": [
+            "FORMATS",
+            "PRESETS",
+            "column_names",
+            "detect_format",
+            "read_metadata",
+            "read_table",
+        ],
+        "hepdl.data.representations": [
+            "Representation",
+            "augmentation_from_config",
+            "create_augmentation",
+            "create_representation",
+            "list_augmentations",
+            "list_representations",
+            "register_representation",
+            "representation_from_config",
+        ],
+        "hepdl.data.reweighting": [
+            "HistogramWeights",
+            "class_weights",
+            "fit_flatten",
+            "flatten_weights",
+        ],
+        "hepdl.data.scaling": ["Standardizer"],
+        "hepdl.data.splits": ["split_indices"],
+        "hepdl.data.validation": ["check_finite"],
+    },
+)

@@ -26,7 +26,14 @@ import awkward as ak
 import numpy as np
 
 from hepdl.data._messages import missing_columns_error
-from hepdl.data.readers import _check_file, _parquet_file, detect_format, strip_unused_options
+from hepdl.data._unique_columns import refuse_repeated
+from hepdl.data.readers import (
+    _check_file,
+    _parquet_file,
+    detect_format,
+    parquet_read_error,
+    strip_unused_options,
+)
 from hepdl.errors import DataError
 
 STREAM_FORMATS = ("parquet", "root", "hdf5", "csv")
@@ -137,6 +144,7 @@ def _read_parquet_rows(chunk: Chunk, columns: Sequence[str] | None) -> ak.Array:
     import pyarrow as pa
 
     parquet = _parquet_file(chunk.source.path)
+    refuse_repeated(chunk.source.path, parquet.schema_arrow.names)
     columns = parquet.schema_arrow.names if columns is None else columns
     _check_columns(chunk, columns, parquet.schema_arrow.names)
     meta = parquet.metadata
@@ -147,7 +155,9 @@ def _read_parquet_rows(chunk: Chunk, columns: Sequence[str] | None) -> ak.Array:
     try:
         arrow = parquet.read_row_groups(groups, columns=list(columns))
     except (pa.ArrowException, OSError, ValueError) as err:
-        raise DataError(f"{chunk.name}: cannot read Parquet row groups {groups} ({err})") from err
+        raise parquet_read_error(
+            chunk.name, parquet, err, columns=list(columns), row_groups=groups
+        ) from err
     offset = chunk.start - int(starts[groups[0]])
     return ak.from_arrow(arrow.slice(offset, chunk.rows))
 
@@ -157,6 +167,7 @@ def _read_root_rows(chunk: Chunk, columns: Sequence[str] | None) -> ak.Array:
 
     with _open(chunk.source.path) as rootfile:
         ttree = _choose_tree(rootfile, chunk.source.tree, path=chunk.source.path)
+        refuse_repeated(chunk.source.path, ttree.keys(), what="branch")
         columns = list(ttree.keys()) if columns is None else columns
         _check_columns(chunk, columns, list(ttree.keys()), what="branch")
         wanted = set(columns)
@@ -220,20 +231,20 @@ def _read_hdf5_rows(chunk: Chunk, columns: Sequence[str] | None) -> ak.Array:
     from hepdl.data._hdf5 import _column_names, _convert
 
     rows = slice(chunk.start, chunk.stop)
-    readers: dict[str, Any] = {}
+    found: list[tuple[str, Any, Any]] = []  # (column, its dataset, field / index / None)
     with _hdf5_node(chunk.source) as datasets:
         for dataset in datasets:
             base = dataset.name.rsplit("/", 1)[-1]
             if dataset.dtype.names:  # compound: one column per field
-                for field in dataset.dtype.names:
-                    readers[field] = (dataset, field)
+                found += [(field, dataset, field) for field in dataset.dtype.names]
                 continue
             names = _column_names(dataset, path=chunk.source.path)
             if names is not None:  # (N, F) with F column names
-                for j, name in enumerate(names):
-                    readers[name] = (dataset, j)
+                found += [(name, dataset, j) for j, name in enumerate(names)]
             else:
-                readers[base] = (dataset, None)
+                found.append((base, dataset, None))
+        refuse_repeated(chunk.source.path, [name for name, _, _ in found])
+        readers = {name: (dataset, part) for name, dataset, part in found}
         columns = list(readers) if columns is None else columns
         _check_columns(chunk, columns, list(readers))
         out: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hepdl.data._messages import missing_columns_error, preview
+from hepdl.data._unique_columns import refuse_repeated
 from hepdl.errors import DataError
 
 # First bytes of each compression pandas can read -> its name for pandas' `compression`.
@@ -87,6 +88,7 @@ def csv_header(name: str, *, names: Sequence[str] | None = None) -> list[str]:
             raise DataError(f"{name}: data.column_names repeats {', '.join(repeated)}")
         return [str(n) for n in names]
     header = [str(h) for h in _read(name, names=None, nrows=0).columns]
+    _refuse_repeated_header(name, len(header))
     numbers = [h for h in header if _is_non_integer_number(h)]
     if numbers:
         raise DataError(
@@ -95,6 +97,15 @@ def csv_header(name: str, *, names: Sequence[str] | None = None) -> list[str]:
             f"{len(header)} fields in data.column_names (column_names= in Python)"
         )
     return header
+
+
+def _refuse_repeated_header(name: str, fields: int) -> None:
+    """pandas renames a repeated header entry (``a``, ``a.1``): read the line as it is.
+    Blank entries (an unnamed index column) are left to pandas' ``Unnamed: i``."""
+    first = _read(name, names=None, header=None, nrows=1, dtype=str, keep_default_na=False)
+    raw = [str(v) for v in first.iloc[0].tolist()] if len(first) else []
+    if len(raw) == fields:
+        refuse_repeated(name, [v for v in raw if v.strip()])
 
 
 def _is_non_integer_number(text: str) -> bool:

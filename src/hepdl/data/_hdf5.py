@@ -39,6 +39,7 @@ from hepdl.data._hdf5_filters import read_values, use_hdf5plugin
 from hepdl.data._messages import missing_columns_error, preview
 from hepdl.data._pandas_hdf5 import pandas_keys, read_pandas_group
 from hepdl.data._safe_pickle import safe_loads
+from hepdl.data._unique_columns import refuse_repeated
 from hepdl.errors import DataError
 
 NAME_ATTRIBUTES = ("columns", "column_names", "feature_names")
@@ -186,10 +187,10 @@ def _column_loaders(node: Any, *, path: str) -> dict[str, Callable[[], Any]]:
             f"{path}: datasets in HDF5 group '{node.name}' have different lengths: {listed}; "
             f"expected one row per jet or event in every column"
         )
-    loaders: dict[str, Callable[[], Any]] = {}
-    for dataset in datasets:
-        loaders.update(_dataset_loaders(dataset, path=path))
-    return loaders
+    parts = [_dataset_loaders(dataset, path=path) for dataset in datasets]
+    # a field of one dataset named as another dataset or its field: refused, not overwritten
+    refuse_repeated(path, [name for part in parts for name in part])
+    return {name: load for part in parts for name, load in part.items()}
 
 
 def _dataset_loaders(dataset: Any, *, path: str) -> dict[str, Callable[[], Any]]:
@@ -220,6 +221,7 @@ def _column_names(dataset: Any, *, path: str) -> list[str] | None:
                     f"attribute '{attr}' names {len(names)} columns; expected a 2-D "
                     f"dataset (N, F) with F names"
                 )
+            refuse_repeated(path, names)
             return names
     return None
 

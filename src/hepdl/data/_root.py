@@ -9,28 +9,47 @@ name from a config is not evaluated as Python).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import awkward as ak
 
 from hepdl._text import did_you_mean
 from hepdl.data._messages import missing_columns_error, preview
-from hepdl.errors import DataError
+from hepdl.errors import DataError, HepdlError
 
 TREE_CLASSES = ("TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple")
 
 
-def _open(path: str) -> Any:
+@contextmanager
+def _open(path: str) -> Iterator[Any]:
+    """The open ROOT file, closed after the block; any failure of uproot inside the block
+    (a truncated file fails only when a key or basket is read) becomes one DataError."""
     import uproot
 
     try:
-        return uproot.open(path)
+        rootfile = uproot.open(path)
     except Exception as err:  # uproot raises ValueError, OSError, its own errors, ...
         raise DataError(
-            f"{path}: cannot open as ROOT ({type(err).__name__}: {err}); expected a ROOT "
-            f"file, complete and not truncated (check the extension or pass fmt=...)"
+            f"{path}: cannot open as ROOT ({type(err).__name__}: {_one_line(err)}); expected "
+            f"a ROOT file, complete and not truncated (check the extension or pass fmt=...)"
         ) from err
+    try:
+        with rootfile:
+            yield rootfile
+    except HepdlError:
+        raise
+    except Exception as err:
+        raise DataError(
+            f"{path}: cannot read as ROOT ({type(err).__name__}: {_one_line(err)}); the file "
+            f"may be truncated or corrupt"
+        ) from err
+
+
+def _one_line(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 300 else f"{text[:300]}..."
 
 
 def tree_names(path: str) -> list[str]:

@@ -23,6 +23,7 @@ import numpy as np
 from hepdl._text import did_you_mean
 from hepdl.data._messages import missing_columns_error, quoted, rows
 from hepdl.data.readers import PathLike, read_metadata, read_table
+from hepdl.data.splits import check_disjoint_files
 from hepdl.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -260,12 +261,21 @@ def labels_from_files(
     header-less CSV files.
     """
     class_names = [str(name) for name in files]
+    groups = {
+        name: [entry] if isinstance(entry, str | os.PathLike) else list(entry)
+        for name, entry in files.items()
+    }
+    # one file (or a copy) as two classes would train a classifier on identical rows
+    check_disjoint_files(
+        {f"class '{name}'": [str(p) for p in group] for name, group in groups.items()},
+        what="classes",
+        expected="expected each class its own files",
+    )
     tables: list[ak.Array] = []
     labels: list[np.ndarray] = []
     paths: list[str] = []
     wanted = list(columns) if columns is not None else None
-    for index, (name, entry) in enumerate(files.items()):
-        group = [entry] if isinstance(entry, str | os.PathLike) else list(entry)
+    for index, (name, group) in enumerate(groups.items()):
         if not group:
             raise DataError(f"class '{name}': no files given; expected at least one path")
         for path in group:

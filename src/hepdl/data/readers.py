@@ -34,7 +34,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl._text import did_you_mean
+from hepdl._text import did_you_mean, short_repr
 from hepdl.data._column_names import (
     AUTO,
     PRESETS,
@@ -46,8 +46,9 @@ from hepdl.data._column_names import (
 )
 from hepdl.data._csv import COMPRESSED_SUFFIXES, csv_header, read_csv
 from hepdl.data._energyflow import EnergyFlowQG, npz_columns, read_npz
-from hepdl.data._messages import closest, missing_columns_error
+from hepdl.data._messages import closest, missing_columns_error, quoted
 from hepdl.data._npy import npy_columns, read_npy
+from hepdl.data._unique_columns import refuse_repeated
 from hepdl.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,9 @@ def read_table(
     select = None if mapping is not None else _selection(name, columns)
     _check_file(name, kind)
     plan: ColumnPlan | None = None
+    # Read from the file's structure only; refuses repeated column names.
+    available = file_columns(name, tree=tree, key=key, fmt=kind, names=column_names)
     if mapping is not None or preset is not None:
-        available = file_columns(name, tree=tree, key=key, fmt=kind, names=column_names)
         if mapping is not None:
             plan = mapping_plan(mapping, available, source=name)
         else:
@@ -242,7 +244,16 @@ def column_names(
 def file_columns(
     name: str, *, tree: str | None, key: str | None, fmt: str, names: Sequence[str] | None
 ) -> list[str]:
-    """``column_names`` of an existing file of known format ``fmt``."""
+    """``column_names`` of an existing file of known format ``fmt``; a DataError when a
+    name repeats."""
+    names_found = _file_columns(name, tree=tree, key=key, fmt=fmt, names=names)
+    refuse_repeated(name, names_found, what="branch" if fmt == "root" else "column")
+    return names_found
+
+
+def _file_columns(
+    name: str, *, tree: str | None, key: str | None, fmt: str, names: Sequence[str] | None
+) -> list[str]:
     kind = fmt
     if kind == "parquet":
         return list(_parquet_file(name).schema_arrow.names)
@@ -287,7 +298,9 @@ def _parquet_file(name: str) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(name)
+        # Pages written with a CRC (hepdl writes them: generate/_parquet.py) are checked
+        # as they are read; pages without one read as before.
+        return pq.ParquetFile(name, page_checksum_verification=True)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise DataError(
             f"{name}: cannot read as Parquet ({err}); expected a complete Parquet file. "
@@ -309,11 +322,44 @@ def _read_parquet(name: str, *, columns: list[str] | None) -> ak.Array:
         raise DataError(f"{name}: the table has 0 rows; expected at least one jet or event")
     try:
         arrow = parquet.read(columns=columns)
-        return ak.from_arrow(arrow)
     except (pa.ArrowException, OSError, ValueError) as err:
-        raise DataError(
+        raise parquet_read_error(name, parquet, err, columns=columns) from err
+    return ak.from_arrow(arrow)
+
+
+def parquet_read_error(
+    name: str,
+    parquet: Any,
+    err: Exception,
+    *,
+    columns: Sequence[str] | None,
+    row_groups: Sequence[int] | None = None,
+) -> DataError:
+    """The DataError for a failed read of ``columns`` (None: all) of ``parquet``.
+
+    pyarrow names the page of a failed checksum but not its column: each column is then
+    read alone (only on this error path) to name the damaged ones.
+    """
+    import pyarrow as pa
+
+    text = str(err)
+    if "checksum" not in text.lower() and "crc" not in text.lower():
+        return DataError(
             f"{name}: cannot read Parquet data ({err}); the file is damaged or truncated"
-        ) from err
+        )
+    groups = list(range(parquet.metadata.num_row_groups)) if row_groups is None else row_groups
+    damaged = []
+    for column in dict.fromkeys(columns or parquet.schema_arrow.names):
+        try:
+            parquet.read_row_groups(groups, columns=[column])
+        except (pa.ArrowException, OSError, ValueError):
+            damaged.append(column)
+    noun = "column" if len(damaged) == 1 else "columns"
+    where = f" in {noun} {quoted(damaged)}" if damaged else ""
+    return DataError(
+        f"{name}: a data page{where} fails its checksum ({err}); the file is corrupt "
+        f"(damaged on disk or in a copy): regenerate or copy it again"
+    )
 
 
 def frame_to_columns(frame: Any) -> dict[str, Any]:
@@ -376,8 +422,33 @@ def read_metadata(
                 f"{name}: metadata key '{METADATA_KEY}' is not valid JSON ({err}); "
                 f"expected the JSON object hepdl writes"
             ) from err
+        _check_hepdl_metadata(out[METADATA_KEY], name)
     where = {"tree": tree, "key": key, "names": column_names}
     return _with_preset_classes(out, name, kind, preset=preset, **where)
+
+
+def _check_hepdl_metadata(value: Any, name: str) -> None:
+    """DataError unless the ``hepdl`` entry is the object hepdl writes and its
+    ``class_names`` (when present) a list of distinct names: a class order read wrongly
+    would swap signal and background without a word."""
+    if not isinstance(value, dict):
+        raise DataError(
+            f"{name}: metadata key '{METADATA_KEY}' holds a JSON {type(value).__name__}; "
+            f'expected the object hepdl writes, {{"class_names": [...], ...}}'
+        )
+    names = value.get("class_names")
+    if names is None:
+        return
+    if (
+        not isinstance(names, list)
+        or not names
+        or not all(isinstance(n, str | int) and not isinstance(n, bool) for n in names)
+        or len({str(n) for n in names}) != len(names)
+    ):
+        raise DataError(
+            f"{name}: metadata '{METADATA_KEY}.class_names' is {short_repr(names)}; "
+            f'expected a list of distinct class names in label order, e.g. ["qcd", "top"]'
+        )
 
 
 def _with_preset_classes(

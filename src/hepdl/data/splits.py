@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -80,6 +82,44 @@ def split_indices(
     return _finish([np.concatenate(p) for p in pieces])
 
 
+# Fewer validation or test rows than this and their AUC, loss or resolution is noise
+# (data.split.min_rows; 20 rows of two classes give an AUC uncertain by about +-0.1).
+MIN_EVALUATION_ROWS = 20
+
+
+def check_evaluation_splits(
+    parts: Mapping[str, np.ndarray],
+    labels: np.ndarray,
+    *,
+    min_rows: int = MIN_EVALUATION_ROWS,
+    class_names: Sequence[str] | None = None,
+    source: str,
+    advice: str = "",
+) -> None:
+    """A DataError when a split of ``parts`` ({"validation": row indices, ...}) has fewer
+    than ``min_rows`` rows or, with ``class_names`` (a task with classes; ``labels`` (N,)
+    int indices into them), lacks a row of some class: its metrics would mean nothing.
+    The message names the split, its row count and its rows per class."""
+    labels = np.asarray(labels)
+    names = list(class_names or [])
+    for split, rows in parts.items():
+        counts = np.bincount(labels[rows], minlength=len(names)).tolist() if names else []
+        shown = ", ".join(f"{c}: {k}" for c, k in zip(names, counts, strict=False))
+        per_class = f" ({shown})" if names else ""
+        if len(rows) < min_rows:
+            raise DataError(
+                f"{source}: the {split} split has {len(rows)} rows{per_class}; expected at "
+                f"least data.split.min_rows = {min_rows}, or its metrics are noise{advice}"
+            )
+        absent = [c for c, k in zip(names, counts, strict=False) if k == 0]
+        if absent:
+            raise DataError(
+                f"{source}: the {split} split has {len(rows)} rows{per_class} and none of "
+                f"class {', '.join(repr(c) for c in absent)}; expected every class in it, "
+                f"or its ROC and AUC mean nothing{advice}"
+            )
+
+
 def _finish(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     train, val, test = (np.sort(p).astype(np.int64) for p in parts)
     return train, val, test
@@ -135,31 +175,68 @@ def given_split(sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return train, val, test
 
 
-def check_disjoint_files(parts: dict[str, Sequence[str]]) -> None:
-    """A DataError when one file is named by two splits (``parts``: {config key: files}),
-    by the same path or another path to the same file."""
-    from pathlib import Path
+def check_disjoint_files(
+    parts: Mapping[str, Sequence[str]],
+    *,
+    what: str = "splits",
+    expected: str = "expected the train, validation and test files to be disjoint",
+) -> None:
+    """A DataError when one file is named twice: by two of ``parts`` ({config key or
+    class: files}) or twice in one; the same file by its path, another path to it (a
+    link, ``os.path.samefile``) or a copy of it (equal size and contents)."""
+    by_inode: dict[tuple[int, int] | str, tuple[str, str]] = {}
+    by_size: dict[int, list[tuple[str, str]]] = {}
+    digests: dict[str, bytes] = {}  # hashed only where two files have the same size
 
-    seen: dict[tuple[int, int] | str, tuple[str, str]] = {}
+    def digest(name: str) -> bytes:
+        if name not in digests:
+            digests[name] = _digest(name)
+        return digests[name]
+
     for key, files in parts.items():
         for name in files:
             path = Path(name)
-            stat = path.stat() if path.exists() else None
+            stat = path.stat() if path.is_file() else None
             identity = (stat.st_dev, stat.st_ino) if stat else str(path.resolve())
-            if identity in seen and seen[identity][0] != key:
-                other_key, other = seen[identity]
-                raise DataError(
-                    f"{name} is in {key} and {other} in {other_key}: the same file in two "
-                    f"splits; expected the train, validation and test files to be disjoint"
-                )
-            seen[identity] = (key, name)
+            if identity in by_inode:
+                _refuse_twice((key, name), by_inode[identity], what, expected, copy=False)
+            by_inode[identity] = (key, name)
+            if stat is None:
+                continue  # the reader says it is missing
+            for other in by_size.setdefault(stat.st_size, []):
+                if digest(name) == digest(other[1]):
+                    _refuse_twice((key, name), other, what, expected, copy=True)
+            by_size[stat.st_size].append((key, name))
+
+
+def _refuse_twice(
+    first: tuple[str, str], second: tuple[str, str], what: str, expected: str, *, copy: bool
+) -> None:
+    (key, name), (other_key, other) = first, second
+    same = "a copy of" if copy else "the same file as"
+    if key == other_key:
+        raise DataError(
+            f"{name} is given twice in {key} (as {same} {other}); expected each file once, "
+            f"or its rows count twice and reach more than one split"
+        )
+    raise DataError(
+        f"{name} is in {key} and {other} in {other_key}: the same file in two {what}"
+        f"{' (equal contents)' if copy else ''}; {expected}"
+    )
+
+
+def _digest(name: str) -> bytes:
+    """BLAKE2b of the file's bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(name, "rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.digest()
 
 
 def row_fingerprints(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """(N,) 16-byte digests of each row of ``arrays`` (each (N, ...)): equal rows, equal
     digests; the names are sorted so the order of the dict does not matter."""
-    import hashlib
-
     n = len(next(iter(arrays.values())))
     flat = [np.ascontiguousarray(arrays[k]).reshape(n, -1).view(np.uint8) for k in sorted(arrays)]
     rows = np.concatenate([f.reshape(n, -1) for f in flat], axis=1)  # (N, bytes per row)
@@ -202,9 +279,6 @@ def tested_rows_record(files: Sequence[str], rows: np.ndarray) -> dict[str, obje
     the files read (in order), the number of test rows and the SHA-256 of their row
     indices (int64, positions in those files laid end to end). Two runs tested on the same
     rows of the same files have equal records, whatever their representation or model."""
-    import hashlib
-    from pathlib import Path
-
     index = np.ascontiguousarray(np.sort(np.asarray(rows, dtype=np.int64)))
     return {
         "files": [str(Path(f).resolve()) for f in files],

@@ -29,6 +29,7 @@ def evaluate_run(
 ) -> Evaluation:
     """Evaluate a finished run on ``data_files``; writes into ``out_dir`` (default
     ``run_dir/evaluations/<first file's name>``)."""
+    from hepdl._paths import inside_run, output_folder
     from hepdl.data.scaling import Standardizer
     from hepdl.models.inputs import model_inputs
     from hepdl.tasks import task_class
@@ -42,6 +43,10 @@ def evaluate_run(
     kind = task_class(config.task.kind)
     coding = kind.targets_from_saved(config.task, prep.to_dict())
     files = [str(Path(f).resolve()) for f in data_files]
+    # Checked (and made) before any work: a file in the way or a read-only place is one error.
+    if out_dir is None:  # inside the run: never through a link that leads out of it
+        out_dir = inside_run(run_dir, Path("evaluations") / Path(files[0]).stem)
+    out_dir = output_folder(out_dir)
     data = config.data.model_copy(update={"classes": prep.class_names or None})
     sample, labelled = _read(data, files, kind=kind, config=config, prep=prep)
     if list(sample.feature_names) != list(prep.feature_names):
@@ -60,7 +65,6 @@ def evaluate_run(
         outputs = classical_outputs(model, inputs["features"])
     else:
         outputs = predict_probabilities(model, model_inputs(model, inputs, source=sample.source))
-    out_dir = Path(out_dir) if out_dir else run_dir / "evaluations" / Path(files[0]).stem
     extra = {"data": sample.source, "n_jets": len(outputs)}
     if not labelled:
         metrics = write_unlabelled(

@@ -8,22 +8,17 @@ a sharded run. Pythia, FastJet, awkward and pyarrow are imported only when a chu
 
 from __future__ import annotations
 
-from hepdl.generate import catalog as _catalog
-from hepdl.generate._parquet import read_metadata
-from hepdl.generate.engine import Outcome, generate, merge
-from hepdl.generate.recipes import PROCESSES, SAMPLES, describe, resolve_sample
-from hepdl.generate.settings import SampleSettings
+from hepdl.generate import catalog as _catalog  # registers the samples (NumPy only)
+from hepdl.lazy_exports import lazy_exports
 
 del _catalog
 
-__all__ = [
-    "PROCESSES",
-    "SAMPLES",
-    "Outcome",
-    "SampleSettings",
-    "describe",
-    "generate",
-    "merge",
-    "read_metadata",
-    "resolve_sample",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "hepdl.generate._parquet": ["read_metadata"],
+        "hepdl.generate.engine": ["Outcome", "generate", "merge"],
+        "hepdl.generate.recipes": ["PROCESSES", "SAMPLES", "describe", "resolve_sample"],
+        "hepdl.generate.settings": ["SampleSettings"],
+    },
+)

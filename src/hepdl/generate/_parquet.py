@@ -17,9 +17,16 @@ from typing import Any
 
 import numpy as np
 
+from hepdl._paths import output_folder
+from hepdl.atomic import NO_SPACE, no_space_error
 from hepdl.errors import DataError, GenerationError
 
 METADATA_KEY = "hepdl"
+
+# Every Parquet file hepdl writes: zstd pages, each with a CRC-32 of its bytes, so a reader
+# that verifies them (hepdl.data.readers does) refuses a damaged page instead of decoding
+# garbage values that still train.
+WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_page_checksum": True}
 
 # The per-constituent columns: flat (C,) arrays in memory, lists per row on disk.
 PARTICLE_COLUMNS = {
@@ -87,16 +94,26 @@ def atomic_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
     untouched: ``out`` is never half-written.
     """
     out = check_output(Path(out), overwrite=overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(out.parent, option=f"--out {out}: its folder")
     temporary = temporary_beside(out)
     try:
         yield temporary
         check_output(out, overwrite=overwrite)  # it may have appeared while we worked
         os.replace(temporary, out)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if is_full_disk(err):  # one error naming the file, not Arrow's IOError
+            raise no_space_error(out) from None
         raise
+
+
+def is_full_disk(err: BaseException) -> bool:
+    """Whether ``err`` is a full disk; Arrow's writers raise OSError without an errno,
+    with the system's message in the text."""
+    return isinstance(err, OSError) and (
+        err.errno in NO_SPACE or "No space left on device" in str(err)
+    )
 
 
 def write_atomic(table: Any, out: Path, metadata: Mapping[str, Any], *, overwrite: bool) -> Path:
@@ -105,7 +122,7 @@ def write_atomic(table: Any, out: Path, metadata: Mapping[str, Any], *, overwrit
 
     table = table.replace_schema_metadata({METADATA_KEY: metadata_text(metadata)})
     with atomic_output(out, overwrite=overwrite) as temporary:
-        pq.write_table(table, temporary, compression="zstd")
+        pq.write_table(table, temporary, **WRITE_OPTIONS)
     return Path(out)
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from hepdl.atomic import write_text
 from hepdl.errors import GenerationError
 from hepdl.generate import _parquet
 from hepdl.generate._chunk import ChunkResult, ChunkTask
@@ -53,9 +53,7 @@ def prepare(out: Path, plan: Plan) -> Path:
                 "original command to finish it, or pass --overwrite to discard it"
             )
         return directory
-    temporary = _parquet.temporary_beside(plan_file)
-    temporary.write_text(json.dumps(wanted, sort_keys=True, indent=1))
-    os.replace(temporary, plan_file)
+    write_text(plan_file, json.dumps(wanted, sort_keys=True, indent=1))  # hepdl.atomic
     return directory
 
 
@@ -139,7 +137,10 @@ def merge(out: Path, plan: Plan, *, overwrite: bool) -> Path:
         try:
             for start in range(0, len(plan.tasks), n_classes):
                 group = plan.tasks[start : start + n_classes]  # one chunk index, every class
-                tables = [pq.read_table(part_path(out, task)) for task in group]
+                tables = [
+                    pq.read_table(part_path(out, task), page_checksum_verification=True)
+                    for task in group
+                ]
                 table = pa.concat_tables(tables).replace_schema_metadata(None)
                 rows = group[0].rows
                 order = [c * rows + i for i in range(rows) for c in range(n_classes)]
@@ -148,7 +149,7 @@ def merge(out: Path, plan: Plan, *, overwrite: bool) -> Path:
                     schema = table.schema.with_metadata(
                         {_parquet.METADATA_KEY: _parquet.metadata_text(metadata)}
                     )
-                    writer = pq.ParquetWriter(temporary, schema, compression="zstd")
+                    writer = pq.ParquetWriter(temporary, schema, **_parquet.WRITE_OPTIONS)
                 writer.write_table(table.cast(writer.schema))
         finally:
             if writer is not None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from hepdl._paths import output_folder
 from hepdl.errors import DataError
 
 # Soft-drop mass windows [GeV] in which the peak of a resonance's jets must lie.
@@ -45,6 +46,10 @@ def mass_peak(mass: np.ndarray, *, low: float = 20.0, high: float = 300.0) -> fl
     smooth = np.convolve(counts, np.ones(3) / 3, mode="same")
     best = int(np.argmax(smooth))
     return float(0.5 * (edges[best] + edges[best + 1]))
+
+
+# The columns jet_quantities reads.
+JET_COLUMNS = ("jet_mass", "jet_nparticles", "part_px", "part_py", "part_pz", "part_energy")
 
 
 def jet_quantities(table: Any) -> dict[str, np.ndarray]:
@@ -136,8 +141,16 @@ def validate(path: Path, out_dir: Path) -> list[CheckResult]:
     if not names:
         raise DataError(f"{str(path)!r} has no 'class_names' in its hepdl metadata")
     table = ak.from_parquet(path)
+    jets = meta.get("kind", "jet") == "jet"
+    needed = ["label", *(JET_COLUMNS if jets else ())]
+    missing = [name for name in needed if name not in table.fields]
+    if missing:
+        raise DataError(
+            f"{path}: has no column(s) {', '.join(missing)}; hepdl validate checks files "
+            f"written by hepdl generate (jets with their constituents, or events)"
+        )
     labels = np.asarray(table["label"])
-    if meta.get("kind", "jet") == "jet":
+    if jets:
         quantities = jet_quantities(table)
     else:
         quantities = {f: np.asarray(table[f], np.float64) for f in table.fields if f != "label"}
@@ -147,7 +160,7 @@ def validate(path: Path, out_dir: Path) -> list[CheckResult]:
     }
     results = [r for check in CHECKS if (r := check(values)) is not None]
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_folder(out_dir)
     _plot(values, out_dir)
     summary = {"file": str(path), "sample": meta.get("sample"),
                "rows_per_class": {n: int(np.sum(labels == i)) for i, n in enumerate(names)},

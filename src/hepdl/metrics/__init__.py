@@ -14,52 +14,36 @@ Regression (``pred`` against ``true``; see :mod:`hepdl.metrics.regression`):
 
 from __future__ import annotations
 
-from hepdl.metrics.classification import (
-    accuracy,
-    background_rejection,
-    binary_accuracy,
-    classification_summary,
-    max_significance_improvement,
-    one_vs_rest_scores,
-    roc_auc,
-    roc_curve,
-)
-from hepdl.metrics.regression import (
-    bias,
-    binned_response,
-    gaussian_core_fit,
-    mae,
-    pull_summary,
-    pulls,
-    quantile_coverage,
-    ratio,
-    regression_summary,
-    relative_resolution,
-    resolution_iqr,
-    response,
-    rmse,
-)
+from hepdl.lazy_exports import lazy_exports
 
-__all__ = [
-    "accuracy",
-    "background_rejection",
-    "bias",
-    "binary_accuracy",
-    "binned_response",
-    "classification_summary",
-    "gaussian_core_fit",
-    "mae",
-    "max_significance_improvement",
-    "one_vs_rest_scores",
-    "pull_summary",
-    "pulls",
-    "quantile_coverage",
-    "ratio",
-    "regression_summary",
-    "relative_resolution",
-    "resolution_iqr",
-    "response",
-    "rmse",
-    "roc_auc",
-    "roc_curve",
-]
+# Each name is imported on first use: importing hepdl.metrics loads nothing.
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "hepdl.metrics.classification": [
+            "accuracy",
+            "background_rejection",
+            "binary_accuracy",
+            "classification_summary",
+            "max_significance_improvement",
+            "one_vs_rest_scores",
+            "roc_auc",
+            "roc_curve",
+        ],
+        "hepdl.metrics.regression": [
+            "bias",
+            "binned_response",
+            "gaussian_core_fit",
+            "mae",
+            "pull_summary",
+            "pulls",
+            "quantile_coverage",
+            "ratio",
+            "regression_summary",
+            "relative_resolution",
+            "resolution_iqr",
+            "response",
+            "rmse",
+        ],
+    },
+)

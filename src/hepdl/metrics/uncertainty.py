@@ -184,8 +184,11 @@ def _stratified_resample_weights(
     """(rows, n_groups): per resample, the summed weight per tie group of ``len(members)``
     events drawn with replacement from ``members`` (positions in score order)."""
     picks = members[rng.integers(0, len(members), size=(rows, len(members)))]  # (R, M)
-    flat = (np.arange(rows)[:, None] * n_groups + group[picks]).ravel()
-    summed = np.bincount(flat, weights=w[picks].ravel(), minlength=rows * n_groups)
+    weights = w[picks].ravel()
+    flat = group[picks]  # (R, M) tie groups, shifted in place to a bin per (resample, group)
+    del picks  # each (R, M) array is _CHUNK_ENTRIES entries: hold as few as possible
+    flat += np.arange(rows)[:, None] * n_groups
+    summed = np.bincount(flat.ravel(), weights=weights, minlength=rows * n_groups)
     return summed.reshape(rows, n_groups)
 
 
@@ -216,15 +219,15 @@ def bootstrap_metrics(
     aucs, effs = [], []
     for start in range(0, n_resamples, chunk):
         rows = min(chunk, n_resamples - start)
-        cum_s = np.cumsum(
-            _stratified_resample_weights(group, w_sorted, sig, n_groups, rows, rng), 1
-        )
-        cum_b = np.cumsum(
-            _stratified_resample_weights(group, w_sorted, bkg, n_groups, rows, rng), 1
-        )
-        with np.errstate(invalid="ignore", divide="ignore"):  # all-zero weights: NaN
-            eps_s = np.c_[np.zeros(rows), cum_s / cum_s[:, -1:]]  # (R, G + 1)
-            eps_b = np.c_[np.zeros(rows), cum_b / cum_b[:, -1:]]
+        # Cumulated and normalised in place, into (R, G + 1) arrays whose first column is
+        # the ROC's origin: two (R, G) arrays alive instead of six.
+        eps_s, eps_b = np.zeros((rows, n_groups + 1)), np.zeros((rows, n_groups + 1))
+        for eps, members in ((eps_s, sig), (eps_b, bkg)):
+            summed = _stratified_resample_weights(group, w_sorted, members, n_groups, rows, rng)
+            np.cumsum(summed, axis=1, out=eps[:, 1:])
+            del summed
+            with np.errstate(invalid="ignore", divide="ignore"):  # all-zero weights: NaN
+                eps[:, 1:] /= eps[:, -1:].copy()
         aucs.append(np.sum(np.diff(eps_b, axis=1) * (eps_s[:, 1:] + eps_s[:, :-1]) / 2, axis=1))
         effs.append(np.stack([_interpolate_rows(eps_s, eps_b, t) for t in targets], axis=1))
     return np.concatenate(aucs), np.concatenate(effs).reshape(n_resamples, len(targets))

@@ -2,12 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
 from hepdl._registry import Registry
 
-MODELS: Registry[Any] = Registry("model")
+
+def _option_bounds() -> dict[str, Any]:
+    """Every numeric model option's range, and the string options' choices, by option
+    name ("<model>.<option>" for one model's own); a test keeps every int and float
+    option of every registered model covered."""
+    from pydantic import Field
+
+    from hepdl.limits import MAX_LAYERS, MAX_PARTICLES, MAX_PIXELS, MAX_WIDTH
+    from hepdl.models import cnn, deepsets, mlp
+
+    width = Field(ge=1, le=MAX_WIDTH, description="hepdl.limits.MAX_WIDTH")
+    layers = Field(ge=1, le=MAX_LAYERS, description="hepdl.limits.MAX_LAYERS")
+    pixels = Field(ge=1, le=MAX_PIXELS, description="hepdl.limits.MAX_PIXELS")
+    probability = Field(ge=0, lt=1)
+    widths = (
+        "in_features", "out_features", "hidden", "hidden_size", "in_channels", "channels",
+        "filters", "widths", "blocks", "phi_sizes", "f_sizes", "embed_dims",
+        "pair_embed_dims", "fc_sizes", "edge_convs", "fusion_channels", "pair_input_dim",
+    )  # fmt: skip
+    counts = ("num_layers", "num_cls_layers", "num_heads", "blocks_per_stage", "ffn_ratio")
+    sizes = ("image_size", "kernel_size", "kernel_sizes", "pool_sizes", "lrn_size")
+    dropouts = ("dropout", "attn_dropout", "activation_dropout", "fc_dropout")
+    return {
+        **dict.fromkeys(widths, width),
+        **dict.fromkeys(counts, layers),
+        **dict.fromkeys(sizes, pixels),
+        **dict.fromkeys(dropouts, probability),
+        "k": Field(ge=1, le=MAX_PARTICLES, description="hepdl.limits.MAX_PARTICLES"),
+        "maxout_pieces": Field(ge=2, le=64),
+        "z_feature": Field(ge=0, le=MAX_WIDTH),
+        "init_sigma_w": Field(gt=0),
+        "init_sigma_b": Field(ge=0),
+        "leaky_relu_slope": Field(ge=0, lt=1),
+        "elu_alpha": Field(gt=0),
+        "output": mlp.OUTPUTS,
+        "mlp.activation": mlp.ACTIVATIONS,
+        "mlp.init": mlp.INITIALIZATIONS,
+        "lenet.activation": cnn.ACTIVATIONS,
+        "z_transform": deepsets.Z_TRANSFORMS,
+    }
+
+
+MODELS: Registry[Any] = Registry("model", bounds=_option_bounds)
 register_model = MODELS.register
 
 # One architecture family per module; importing a module registers its models.
@@ -47,10 +90,14 @@ def model_options(name: str) -> dict[str, Any]:
 def check_model_options(
     name: str, options: Any, *, where: str = "model", derived: Any = ()
 ) -> None:
-    """ConfigError for an option model ``name`` does not take or a required one missing;
-    ``derived`` options are set by hepdl from the data (the input width)."""
+    """ConfigError for an option model ``name`` does not take, a required one missing or,
+    when ``options`` is a mapping, a value of the wrong type or out of range (its
+    annotation and the declared bounds, ``MODELS.bound``); ``derived`` options are set by
+    hepdl from the data (the input width)."""
     _load_all()
     MODELS.check_options(name, options, where=where, derived=derived)
+    if isinstance(options, Mapping):
+        MODELS.check_values(name, options, where=where)
 
 
 def registered_models() -> dict[str, Any]:

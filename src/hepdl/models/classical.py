@@ -34,13 +34,38 @@ target in bins of a few inputs (``hepdl.models.binned_calibration``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from hepdl._registry import Registry
 from hepdl.errors import ConfigError
 
-CLASSICAL_MODELS: Registry[Any] = Registry("classical model")
+
+def _option_bounds() -> dict[str, Any]:
+    """The range of every numeric option of the baselines (scikit-learn's own limits,
+    with hepdl.limits' caps where a value would only cost memory or time)."""
+    from pydantic import Field
+
+    from hepdl.limits import MAX_LAYERS, MAX_WIDTH
+
+    positive = Field(gt=0)
+    count = Field(ge=1, le=MAX_WIDTH, description="hepdl.limits.MAX_WIDTH")
+    return {
+        "C": positive,
+        "max_iter": count,
+        "n_estimators": count,
+        "max_depth": Field(ge=1, le=MAX_LAYERS, description="hepdl.limits.MAX_LAYERS"),
+        "min_samples_leaf": Field(ge=1),
+        "learning_rate": positive,
+        "max_leaf_nodes": Field(ge=2, le=MAX_WIDTH, description="hepdl.limits.MAX_WIDTH"),
+        "l2_regularization": Field(ge=0),
+        "bins": count,
+        "min_rows": Field(ge=1),
+        "random_state": Field(ge=0),
+    }
+
+
+CLASSICAL_MODELS: Registry[Any] = Registry("classical model", bounds=_option_bounds)
 register_classical = CLASSICAL_MODELS.register
 
 # Filled in by hepdl (from the experiment seed), never by the user.
@@ -198,14 +223,19 @@ def list_classical_models() -> list[str]:
     return CLASSICAL_MODELS.names()
 
 
-def check_classical_options(name: str, options: Iterable[str], *, where: str = "model") -> None:
-    """ConfigError for an unknown name or option, or for an option hepdl derives itself."""
-    options = list(options)
-    CLASSICAL_MODELS.check_options(name, options, where=where, derived=DERIVED_OPTIONS)
-    for key in DERIVED_OPTIONS.intersection(options):
+def check_classical_options(
+    name: str, options: Iterable[str] | Mapping[str, Any], *, where: str = "model"
+) -> None:
+    """ConfigError for an unknown name or option, an option hepdl derives itself or, when
+    ``options`` is a mapping, a value of the wrong type or out of range."""
+    keys = list(options)
+    CLASSICAL_MODELS.check_options(name, keys, where=where, derived=DERIVED_OPTIONS)
+    for key in DERIVED_OPTIONS.intersection(keys):
         raise ConfigError(
             f"{where}.{key} is set from the experiment seed; remove it from the config"
         )
+    if isinstance(options, Mapping):
+        CLASSICAL_MODELS.check_values(name, options, where=where)
 
 
 def create_classical(

@@ -7,38 +7,33 @@ exclusive-kT axes (via FastJet), pT_D, girth, and ``substructure_features`` for 
 
 from __future__ import annotations
 
-from hepdl.physics.kinematics import delta_phi, delta_r, mass, phi, pseudorapidity, pt, rapidity
-from hepdl.physics.substructure import (
-    SUBSTRUCTURE_FEATURES,
-    exclusive_kt_axes,
-    girth,
-    jet_four_momentum,
-    jet_mass,
-    jet_pt,
-    multiplicity,
-    nsubjettiness,
-    pt_d,
-    substructure_features,
-    tau_ratio,
-)
+from hepdl.lazy_exports import lazy_exports
 
-__all__ = [
-    "SUBSTRUCTURE_FEATURES",
-    "delta_phi",
-    "delta_r",
-    "exclusive_kt_axes",
-    "girth",
-    "jet_four_momentum",
-    "jet_mass",
-    "jet_pt",
-    "mass",
-    "multiplicity",
-    "nsubjettiness",
-    "phi",
-    "pseudorapidity",
-    "pt",
-    "pt_d",
-    "rapidity",
-    "substructure_features",
-    "tau_ratio",
-]
+# Each name is imported on first use: importing hepdl.physics loads no awkward or FastJet.
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "hepdl.physics.kinematics": [
+            "delta_phi",
+            "delta_r",
+            "mass",
+            "phi",
+            "pseudorapidity",
+            "pt",
+            "rapidity",
+        ],
+        "hepdl.physics.substructure": [
+            "SUBSTRUCTURE_FEATURES",
+            "exclusive_kt_axes",
+            "girth",
+            "jet_four_momentum",
+            "jet_mass",
+            "jet_pt",
+            "multiplicity",
+            "nsubjettiness",
+            "pt_d",
+            "substructure_features",
+            "tau_ratio",
+        ],
+    },
+)

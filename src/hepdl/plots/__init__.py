@@ -7,33 +7,26 @@ and each function writes its file atomically and returns the path.
 
 from __future__ import annotations
 
-from hepdl.plots._style import hep_style, save_figure
-from hepdl.plots.classification import (
-    plot_roc,
-    plot_score_distributions,
-    plot_training_history,
-)
-from hepdl.plots.comparison import plot_roc_bands
-from hepdl.plots.learning_curve import plot_learning_curve
-from hepdl.plots.lr_finder import plot_lr_find
-from hepdl.plots.regression import (
-    plot_predicted_vs_true,
-    plot_pulls,
-    plot_ratio_distribution,
-    plot_response_resolution,
-)
+from hepdl.lazy_exports import lazy_exports
 
-__all__ = [
-    "hep_style",
-    "plot_learning_curve",
-    "plot_lr_find",
-    "plot_predicted_vs_true",
-    "plot_pulls",
-    "plot_ratio_distribution",
-    "plot_response_resolution",
-    "plot_roc",
-    "plot_roc_bands",
-    "plot_score_distributions",
-    "plot_training_history",
-    "save_figure",
-]
+# Each name is imported on first use: importing hepdl.plots loads no matplotlib.
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "hepdl.plots._style": ["hep_style", "save_figure"],
+        "hepdl.plots.classification": [
+            "plot_roc",
+            "plot_score_distributions",
+            "plot_training_history",
+        ],
+        "hepdl.plots.comparison": ["plot_roc_bands"],
+        "hepdl.plots.learning_curve": ["plot_learning_curve"],
+        "hepdl.plots.lr_finder": ["plot_lr_find"],
+        "hepdl.plots.regression": [
+            "plot_predicted_vs_true",
+            "plot_pulls",
+            "plot_ratio_distribution",
+            "plot_response_resolution",
+        ],
+    },
+)

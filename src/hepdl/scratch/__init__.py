@@ -8,40 +8,27 @@ with momentum and learning-rate decay (:func:`fit`). :mod:`.gradcheck` checks ba
 against finite differences, :mod:`.torch_twin` against torch.autograd, and
 :mod:`hepdl.scratch.demos` holds the lectures' demonstrations (``hepdl scratch ...``).
 
-Importing this package loads NumPy only; torch and matplotlib are imported where used.
+Importing this package loads nothing; NumPy on first use, torch and matplotlib where used.
 """
 
 from __future__ import annotations
 
-from hepdl.scratch.activations import ACTIVATIONS, Activation, get_activation
-from hepdl.scratch.gradcheck import (
-    finite_difference_gradients,
-    gradient_check,
-    gradient_check_table,
-    relative_error,
-)
-from hepdl.scratch.initializers import INITIALIZATIONS
-from hepdl.scratch.losses import LOSSES, Loss, get_loss, one_hot
-from hepdl.scratch.network import MLP, ForwardPass, Gradients
-from hepdl.scratch.optimizers import GradientDescent, History, fit
+from hepdl.lazy_exports import lazy_exports
 
-__all__ = [
-    "ACTIVATIONS",
-    "INITIALIZATIONS",
-    "LOSSES",
-    "MLP",
-    "Activation",
-    "ForwardPass",
-    "GradientDescent",
-    "Gradients",
-    "History",
-    "Loss",
-    "finite_difference_gradients",
-    "fit",
-    "get_activation",
-    "get_loss",
-    "gradient_check",
-    "gradient_check_table",
-    "one_hot",
-    "relative_error",
-]
+# Each name is imported on first use: importing hepdl.scratch loads nothing.
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "hepdl.scratch.activations": ["ACTIVATIONS", "Activation", "get_activation"],
+        "hepdl.scratch.gradcheck": [
+            "finite_difference_gradients",
+            "gradient_check",
+            "gradient_check_table",
+            "relative_error",
+        ],
+        "hepdl.scratch.initializers": ["INITIALIZATIONS"],
+        "hepdl.scratch.losses": ["LOSSES", "Loss", "get_loss", "one_hot"],
+        "hepdl.scratch.network": ["MLP", "ForwardPass", "Gradients"],
+        "hepdl.scratch.optimizers": ["GradientDescent", "History", "fit"],
+    },
+)

@@ -9,38 +9,43 @@ head, loss, epoch metrics, prediction and evaluation); ``TaskBase`` holds what t
     create_task(config.task, model, ...) -> the task, ready for a Lightning Trainer
 
 Modules: ``classify`` (labels; ROC, rejection), ``regress`` (target columns; response and
-resolution); private: ``_base`` (shared plumbing), ``_registry``, ``_optim`` (optimisers,
-schedules), ``_epoch_metrics`` (classification's per-epoch physics metrics).
+resolution), each with its config section in ``classify_section``, ``regress_section``
+(no torch: loading a config validates a section without importing Lightning); private:
+``_base`` (shared plumbing), ``_registry``, ``_optim`` (optimisers, schedules),
+``_epoch_metrics`` (classification's per-epoch physics metrics).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hepdl.tasks._base import TaskBase
-from hepdl.tasks._optim import check_schedule
-from hepdl.tasks._registry import list_tasks, register_task, task_class, task_config_class
-from hepdl.tasks.classify import ClassificationTask, ClassifyConfig
-from hepdl.tasks.regress import RegressConfig, RegressionTask
+from hepdl.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from hepdl.tasks._base import TaskBase
 
 
 def create_task(section: Any, model: Any, **derived: Any) -> TaskBase:
     """The task of ``section`` (an ``ExperimentConfig.task``) around ``model``; ``derived``
     are the options hepdl sets from the data (the signal class, the target scaling)."""
+    from hepdl.tasks._registry import task_class
+
     cls = task_class(section.kind)
     return cls(model, **section.options(), **section.optimizer_options(), **derived)
 
 
-__all__ = [
-    "ClassificationTask",
-    "ClassifyConfig",
-    "RegressConfig",
-    "RegressionTask",
-    "TaskBase",
-    "check_schedule",
-    "create_task",
-    "list_tasks",
-    "register_task",
-    "task_class",
-    "task_config_class",
-]
+# Each name is imported on first use: the registry and the sections import no torch, the
+# task classes import Lightning, the schedule check torch.
+__getattr__, __dir__, _exports = lazy_exports(
+    __name__,
+    {
+        "hepdl.tasks._base": ["TaskBase"],
+        "hepdl.tasks._optim": ["check_schedule"],
+        "hepdl.tasks._registry": ["list_tasks", "register_task", "task_class", "task_config_class"],
+        "hepdl.tasks.classify": ["ClassificationTask"],
+        "hepdl.tasks.classify_section": ["ClassifyConfig"],
+        "hepdl.tasks.regress": ["RegressionTask"],
+        "hepdl.tasks.regress_section": ["RegressConfig"],
+    },
+)
+__all__ = sorted([*_exports, "create_task"])

@@ -136,6 +136,10 @@ class TaskBase(L.LightningModule):
         self._batch_steps: tuple[Any, ...] = ()
         self.automatic_optimization = False
         self.history: dict[str, list[float]] = {}
+        # The first training step's loss (initial weights) and, once a training epoch
+        # breaks hepdl.tasks.divergence's rule, {"epoch", "reason"}: the fit stops there.
+        self.initial_loss: float | None = None
+        self.diverged: dict[str, Any] | None = None
         # Per step of the running epoch, per stage: (loss, rows, what step_loss recorded).
         self._epoch: dict[str, list[tuple[torch.Tensor, int, Any]]] = {"train": [], "val": []}
 
@@ -242,6 +246,8 @@ class TaskBase(L.LightningModule):
         if not steps:
             return
         losses, sizes, records = zip(*steps, strict=True)
+        if stage == "train" and self.initial_loss is None:  # one sync, once per fit
+            self.initial_loss = float(losses[0])
         sizes = torch.tensor(sizes, dtype=torch.float64, device=losses[0].device)
         extra = [t.double() for t in self.epoch_sums(records)]
         sums = torch.stack([(torch.stack(losses).double() * sizes).sum(), *extra, sizes.sum()])
@@ -350,6 +356,7 @@ class TaskBase(L.LightningModule):
         self.epoch_timer.train_epoch_end()  # the epoch's time, before the epoch-end work
         # Lightning has run this epoch's validation already: plateau sees its metric.
         self._close_epoch("train")
+        self._check_divergence()
         self.log("lr", self._epoch_lr)
         self.history.setdefault("lr", []).append(self._epoch_lr)
         if self._schedules:
@@ -358,11 +365,29 @@ class TaskBase(L.LightningModule):
                 schedule.epoch_end(metrics)
             self._batch_steps = self._per_batch_steps()
 
+    def _check_divergence(self) -> None:
+        from hepdl.tasks.divergence import find_divergence
+
+        if self.diverged is not None or "train_loss" not in self.history:
+            return
+        latest = {k: self.history[k][-1] for k in ("train_loss", "val_loss") if self.history.get(k)}
+        epochs = len(self.history["train_loss"])  # this epoch, counted from 1
+        self.diverged = find_divergence(latest, initial_loss=self.initial_loss, epoch=epochs)
+        if self.diverged is not None:
+            self.trainer.should_stop = True
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         save_resume_state(self.trainer, self, checkpoint)
+        checkpoint["hepdl_divergence"] = {
+            "initial_loss": self.initial_loss,
+            "diverged": self.diverged,
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         restore_resume_state(self.trainer, self, checkpoint)
+        saved = checkpoint.get("hepdl_divergence") or {}  # absent in older checkpoints
+        self.initial_loss = saved.get("initial_loss")
+        self.diverged = saved.get("diverged")
 
     def on_fit_end(self) -> None:
         complete_stopped_epoch(self.trainer)

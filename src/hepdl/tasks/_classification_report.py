@@ -59,7 +59,6 @@ def write_evaluation(
     )
     metrics = {**(extra or {}), "signal_class": class_names[signal_class], **metrics}
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "metrics.json", metrics)
     # The test scores, so `hepdl compare` can redraw and band ROC curves across runs.
     save_predictions(out_dir, labels=is_signal, scores=scores)
     if plots:
@@ -83,6 +82,9 @@ def write_evaluation(
             )
         if history:
             plot_training_history(history, path=out_dir / "history.png")
+    # Last: a run or evaluation with metrics.json is complete (a full disk before it
+    # leaves none, so a resume does not take the unfinished one for finished).
+    write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 

@@ -27,19 +27,10 @@ from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError, DataError
 from hepdl.metrics import background_rejection, roc_auc
 
-BASE_NAMES = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr")
-
-
-def rejection_name(efficiency: float) -> str:
-    """``val_rejection_at_eps_s_0.3``: the eps as ``str(float(eps))``, like metrics.json."""
-    return f"val_rejection_at_eps_s_{float(efficiency)}"
-
-
-def logged_names(signal_efficiencies: Sequence[float] | None) -> list[str]:
-    """Every metric the task logs per epoch; physics metrics only with efficiencies given."""
-    if signal_efficiencies is None:
-        return list(BASE_NAMES)
-    return [*BASE_NAMES, "val_auc", *(rejection_name(e) for e in signal_efficiencies)]
+# The names logged live with the section (torch-free, read when a config loads).
+from hepdl.tasks.classify_section import BASE_NAMES as BASE_NAMES
+from hepdl.tasks.classify_section import logged_names as logged_names
+from hepdl.tasks.classify_section import rejection_name
 
 
 def check_monitor(name: str, valid: Sequence[str], *, key: str) -> None:
@@ -94,6 +85,10 @@ def physics_metrics(
             f"validation set: it holds no {missing} jets, so val_auc and the rejections "
             "cannot be computed; give a validation set with both"
         )
+    if not np.isfinite(scores).all():
+        # NaN weights (a diverged fit): no ROC to compute; hepdl.tasks.divergence stops the
+        # fit at this epoch and records why, so NaN here is never read as a result
+        return {"val_auc": np.nan, **{rejection_name(e): np.nan for e in efficiencies}}
     metrics = {"val_auc": roc_auc(is_signal, scores)}
     for eps in efficiencies:
         rejection = background_rejection(is_signal, scores, signal_efficiency=eps)

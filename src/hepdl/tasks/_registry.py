@@ -2,7 +2,10 @@
 
 A task module registers its ``TaskBase`` subclass with ``@register_task("<kind>")``; the
 class carries its config section (``Config``), so ``ExperimentConfig.task`` is validated
-against the section of the kind a config names.
+against the section of the kind a config names. The section lives in a module of its own
+that imports neither torch nor Lightning and registers it with
+``@register_section("<kind>")``: loading a config reads the sections only
+(``task_config_class``, ``list_tasks``), and ``task_class`` imports the task modules.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from typing import Any
 from hepdl._registry import Registry
 
 TASKS: Registry[Any] = Registry("task")
+SECTIONS: Registry[Any] = Registry("task")  # kind -> its TaskSection class
 
-# One kind of learning per module; importing a module registers its task.
-_TASK_MODULES = (
-    "hepdl.tasks.classify",
-    "hepdl.tasks.regress",
-)
+# One kind of learning per module, its config section beside it: (task, section) modules.
+# Importing a module registers its task (its section).
+_TASK_MODULES = {
+    "classify": ("hepdl.tasks.classify", "hepdl.tasks.classify_section"),
+    "regress": ("hepdl.tasks.regress", "hepdl.tasks.regress_section"),
+}
 
 
 def register_task(kind: str) -> Callable[[type], type]:
@@ -33,15 +38,25 @@ def register_task(kind: str) -> Callable[[type], type]:
     return decorator
 
 
+def register_section(kind: str) -> Callable[[type], type]:
+    """Class decorator: register the config section (a TaskSection) of ``task.kind: <kind>``."""
+    return SECTIONS.register(kind)
+
+
 def load_all() -> None:
-    for module in _TASK_MODULES:
-        import_module(module)
+    for task_module, _ in _TASK_MODULES.values():
+        import_module(task_module)
+
+
+def _load_sections() -> None:
+    for _, section_module in _TASK_MODULES.values():
+        import_module(section_module)
 
 
 def list_tasks() -> list[str]:
-    """The registered task kinds, sorted."""
-    load_all()
-    return TASKS.names()
+    """The registered task kinds, sorted (from their sections: no torch imported)."""
+    _load_sections()
+    return SECTIONS.names()
 
 
 def task_class(kind: str) -> type:
@@ -51,5 +66,7 @@ def task_class(kind: str) -> type:
 
 
 def task_config_class(kind: str) -> type:
-    """The config section (a ``hepdl.config.TaskSection``) of task kind ``kind``."""
-    return task_class(kind).Config
+    """The config section (a ``hepdl.config.TaskSection``) of task kind ``kind``, without
+    importing its task; ConfigError with the closest kind for an unknown one."""
+    _load_sections()
+    return SECTIONS.factory(kind)

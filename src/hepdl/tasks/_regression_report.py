@@ -158,7 +158,6 @@ def write_regression_report(
     metrics.update(per_target[names[0]])
     if len(names) > 1:
         metrics["per_target"] = per_target
-    write_json(out_dir / "metrics.json", metrics)
     write_npz(out_dir / "predictions.npz", true=true, **arrays)
     if plots:
         baselines = None if baseline is None else {f"baseline ({coding.ratio_to})": baseline}
@@ -170,6 +169,7 @@ def write_regression_report(
             baselines=baselines,
             history=history,
         )
+    write_json(out_dir / "metrics.json", metrics)  # last: its presence means complete
     return metrics
 
 

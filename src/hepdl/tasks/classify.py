@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hepdl.config import EvaluateConfig, TaskSection
 from hepdl.errors import ConfigError, DataError
 from hepdl.models.inputs import forward
 from hepdl.tasks._base import TaskBase, weighted_mean
@@ -44,29 +43,9 @@ from hepdl.tasks._epoch_metrics import (
     signal_score,
 )
 from hepdl.tasks._registry import register_task
+from hepdl.tasks.classify_section import ClassifyConfig, classification_head, metric_direction
 
 LOSS_NEEDS_OUTPUT = {"bce": "sigmoid", "cce": "softmax"}
-
-
-class ClassifyConfig(TaskSection):
-    """``task.kind: classify``: integer labels from ``data.label_column`` (or one file per
-    class); ``loss`` picks the output (sigmoid for bce, softmax for cce)."""
-
-    kind: Literal["classify"] = "classify"
-    loss: Literal["bce", "cce", "mse"] = "bce"
-
-    def epoch_metrics(self, evaluate: EvaluateConfig) -> dict[str, str | None]:
-        names = logged_names(evaluate.signal_efficiencies)
-        return {name: _direction(name) for name in names}
-
-    def default_metric(self) -> str:
-        return "auc"
-
-
-def _direction(name: str) -> str | None:
-    if name == "lr":
-        return None
-    return "min" if name.endswith("loss") else "max"
 
 
 @register_task("classify")
@@ -226,7 +205,7 @@ class ClassificationTask(TaskBase):
     @classmethod
     def metric_direction(cls, name: str) -> str | None:
         """A loss is better low; any other metric high (AUC, accuracy, rejections, SIC)."""
-        return _direction(name)
+        return metric_direction(name)
 
 
 class ClassTargets(TargetCoding):
@@ -246,15 +225,7 @@ class ClassTargets(TargetCoding):
         return sample.labels
 
     def head_options(self, model_options: Mapping[str, Any]) -> dict[str, Any]:
-        n_classes = len(self.class_names)
-        output = model_options.get("output", "softmax" if self.loss == "cce" else "sigmoid")
-        if output == "sigmoid" and n_classes > 2:
-            raise ConfigError(
-                f"model.output 'sigmoid' separates two classes, but the data has {n_classes}; "
-                "use task.loss: cce (softmax output)"
-            )
-        options: dict[str, Any] = {"output": output}
-        options["out_features"] = 1 if output == "sigmoid" else n_classes
+        options = classification_head(self.loss, model_options, len(self.class_names))
         return {k: v for k, v in options.items() if k not in model_options}
 
     def task_options(self, evaluate: Any) -> dict[str, Any]:

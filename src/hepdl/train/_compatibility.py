@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from hepdl.errors import ConfigError
+from hepdl.errors import ConfigError, DataError
 
 # Parameter names and shapes listed in a weights mismatch, per kind of difference.
 _SHOWN = 3
@@ -80,26 +80,51 @@ def _first(names: list[str]) -> str:
 
 def load_weights(model: Any, path: Path, *, model_name: str) -> None:
     """Load ``model.safetensors`` or a Lightning ``.ckpt`` (its ``model.`` entries, no
-    pickled code: ``weights_only=True``) into ``model``, after ``check_weights``."""
+    pickled code: ``weights_only=True``) into ``model``, after ``check_weights``; a file
+    that cannot be read is one DataError naming it."""
     path = Path(path)
     if path.suffix == ".ckpt":
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        from hepdl.train.checkpoints import read_checkpoint
+
         prefix = "model."
         state = {
             k.removeprefix(prefix): v
-            for k, v in checkpoint.get("state_dict", {}).items()
+            for k, v in read_checkpoint(path)["state_dict"].items()
             if k.startswith(prefix)
         }
         found = _run_model_name(path.parent.parent / "config.yaml")
     else:
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
-        state = load_file(str(path))
-        with safe_open(str(path), framework="pt") as handle:
-            found = (handle.metadata() or {}).get(MODEL_KEY)
+        state, found = read_safetensors(path)
     check_weights(model, state, model_name=model_name, source=str(path), found_name=found)
     model.load_state_dict(state)
+
+
+def check_checkpoint_fits(task: Any, path: Path, *, model_name: str) -> None:
+    """ConfigError before a resumed fit when the checkpoint ``path`` holds the weights of
+    another architecture (or other sizes) than ``task`` (a LightningModule: its names
+    carry the ``model.`` prefix); DataError when it cannot be read."""
+    from hepdl.train.checkpoints import read_checkpoint
+
+    state = read_checkpoint(path)["state_dict"]
+    found = _run_model_name(Path(path).parent.parent / "config.yaml")
+    check_weights(task, state, model_name=model_name, source=str(path), found_name=found)
+
+
+def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
+    """(tensors, the registered model name recorded in the file or None) of a
+    ``.safetensors`` file; DataError naming it when it is truncated or not one."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            found = (handle.metadata() or {}).get(MODEL_KEY)
+            state = {key: handle.get_tensor(key) for key in handle.keys()}
+    except (SafetensorError, OSError) as err:  # a bad header, a short file, an unreadable one
+        raise DataError(
+            f"{path}: not a readable safetensors file ({err}); the run's weights are "
+            "damaged: copy the run again or retrain it"
+        ) from None
+    return state, found
 
 
 def _run_model_name(config_path: Path) -> str | None:
@@ -109,6 +134,9 @@ def _run_model_name(config_path: Path) -> str | None:
 
     if not config_path.is_file():
         return None
-    raw = yaml.safe_load(config_path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(config_path.read_text()) or {}
+    except (OSError, yaml.YAMLError):  # only names the weights' origin in an error message
+        return None
     name = (raw.get("model") or {}).get("name") if isinstance(raw, dict) else None
     return name if isinstance(name, str) else None

@@ -15,7 +15,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from hepdl.config import ExperimentConfig, TrainerConfig, save_config
 from hepdl.errors import ConfigError
+from hepdl.train._compatibility import check_checkpoint_fits
 from hepdl.train._timing import EpochTimer
+from hepdl.train.interrupt import stopped_by_signal
 from hepdl.train.loaders import grouped_loader
 from hepdl.train.trainer import build_trainer
 
@@ -94,7 +96,14 @@ def fit_in_run_dir(
         steps_per_execution(config.trainer, world_size=trainer.world_size, in_memory=False)
     if trainer.is_global_zero and ckpt_path is None:  # rank 0 alone writes the run directory
         save_config(config, run_dir / "config.yaml")
-    trainer.fit(task, train, val, ckpt_path=ckpt_path)
+    if ckpt_path is not None:  # one error naming the file, not Lightning's size mismatch
+        check_checkpoint_fits(task, Path(ckpt_path), model_name=config.model.name)
+        # The best epoch's checkpoint is loaded when the resumed fit ends: check it now.
+        earlier_best = Path(ckpt_path).parent / "best.ckpt"
+        if earlier_best.is_file():
+            check_checkpoint_fits(task, earlier_best, model_name=config.model.name)
+    with stopped_by_signal(trainer, run_dir):
+        trainer.fit(task, train, val, ckpt_path=ckpt_path)
     return trainer, best, task.epoch_timer
 
 
@@ -107,8 +116,11 @@ def load_evaluated_weights(
     from hepdl.train._precise_bn import recalibrate_batch_norm
 
     if best.best_model_path:
-        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
-        task.load_state_dict(state["state_dict"])
+        from hepdl.train.checkpoints import read_checkpoint
+
+        path = Path(best.best_model_path)
+        check_checkpoint_fits(task, path, model_name=config.model.name)
+        task.load_state_dict(read_checkpoint(path)["state_dict"])
     return recalibrate_batch_norm(
         task.model, train, max_batches=config.trainer.recalibrate_batchnorm
     )

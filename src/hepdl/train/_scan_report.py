@@ -22,6 +22,7 @@ VALUES_ATTR = "values"
 METRICS_ATTR = "metrics"
 RUN_DIRS_ATTR = "run_dirs"
 ERROR_ATTR = "error"
+DIVERGED_ATTR = "diverged"  # [{"seed", "epoch", "reason", "run_dir"}]: a trial that diverged
 INTERRUPTED = "interrupted"  # the error of a trial stopped by Ctrl-C: run again on resume
 
 
@@ -34,6 +35,16 @@ class ScanRow:
     runs: list[dict[str, Any]] = field(default_factory=list)
     run_dirs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # runs whose training diverged (hepdl.tasks.divergence): their trials failed, so a
+    # diverged point is never ranked; the table marks it
+    diverged: list[dict[str, Any]] = field(default_factory=list)
+
+    def diverged_cell(self) -> str:
+        """``""``, or ``"1 (epoch 3)"``: how many runs diverged, and at which epochs."""
+        if not self.diverged:
+            return ""
+        epochs = ", ".join(str(d.get("epoch")) for d in self.diverged)
+        return f"{len(self.diverged)} (epoch {epochs})"
 
     def numbers(self, name: str) -> list[float] | None:
         """``name`` of every run, or None when a run lacks it or it is not a number."""
@@ -72,6 +83,7 @@ def rows_from_trials(trials: Sequence[Any]) -> list[ScanRow]:
             continue
         values = trial.user_attrs[VALUES_ATTR]
         row = rows.setdefault(json.dumps(values, sort_keys=True), ScanRow(values=values))
+        row.diverged.extend(trial.user_attrs.get(DIVERGED_ATTR, []))
         if trial.state.name == "COMPLETE":
             row.runs.extend(trial.user_attrs.get(METRICS_ATTR, []))
             row.run_dirs.extend(trial.user_attrs.get(RUN_DIRS_ATTR, []))
@@ -106,11 +118,13 @@ def _mean_std(row: ScanRow, name: str) -> str:
 
 def table_lines(rows: Sequence[ScanRow], keys: Sequence[str], metrics: Sequence[str]) -> list[str]:
     """results.md: a Markdown table, one row per point."""
-    header = [*keys, "runs", "failures", *metrics, "error"]
+    marked = any(row.diverged for row in rows)  # the column only where a run diverged
+    header = [*keys, "runs", "failures", *(["diverged"] if marked else []), *metrics, "error"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [short_text(row.values.get(k)) for k in keys]
         cells += [str(len(row.runs)), str(len(row.errors))]
+        cells += [row.diverged_cell()] if marked else []
         cells += [_mean_std(row, m) for m in metrics]
         cells.append(row.errors[-1].replace("|", "/").replace("\n", " ") if row.errors else "")
         lines.append("| " + " | ".join(cells) + " |")
@@ -126,6 +140,7 @@ def csv_text(rows: Sequence[ScanRow], keys: Sequence[str], metrics: Sequence[str
             *keys,
             "runs",
             "failures",
+            "diverged",
             *(f"{m}_{s}" for m in metrics for s in ("mean", "std")),
             "error",
         ]
@@ -134,7 +149,7 @@ def csv_text(rows: Sequence[ScanRow], keys: Sequence[str], metrics: Sequence[str
         stats = [(row.mean(m), row.std(m)) for m in metrics]
         writer.writerow(
             [yaml_text(row.values.get(k)) for k in keys]
-            + [len(row.runs), len(row.errors)]
+            + [len(row.runs), len(row.errors), len(row.diverged)]
             + ["" if v is None else repr(v) for pair in stats for v in pair]
             + [row.errors[-1] if row.errors else ""]
         )
@@ -174,6 +189,7 @@ def write_tables(
                 "runs": len(row.runs),
                 "failures": len(row.errors),
                 "errors": row.errors,
+                "diverged": row.diverged,
                 "run_dirs": row.run_dirs,
                 "mean": {m: row.mean(m) for m in metrics},
                 "std": {m: _json_number(row.std(m)) for m in metrics},

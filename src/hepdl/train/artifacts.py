@@ -15,18 +15,20 @@ run_dir/
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hepdl.atomic import write_json
+import numpy as np
+
+from hepdl._paths import check_run_name
+from hepdl.atomic import write_bytes, write_json, write_text
 from hepdl.config import ExperimentConfig, ModelConfig, load_config
-from hepdl.errors import ConfigError
+from hepdl.errors import ConfigError, DataError, HepdlError
 
 FAILED_FILE = "FAILED"
 # The run directories new_run_dir creates inside a created_run_dirs() block.
@@ -60,6 +62,7 @@ class TrainResult:
 def new_run_dir(config: ExperimentConfig) -> Path:
     """``<output_dir>/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that exists already."""
     root = Path(config.trainer.output_dir)
+    check_run_name(config.name, key="name")  # a name, never a path out of output_dir
     stem = f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir, i = root / stem, 1
     while run_dir.exists():
@@ -91,9 +94,10 @@ def mark_failed(run_dir: Path, error: BaseException) -> Path | None:
         return None
     reason = f"{type(error).__name__}: {error}".rstrip(": ")
     marker = run_dir / FAILED_FILE
-    tmp = marker.with_name(f".{FAILED_FILE}.tmp")
-    tmp.write_text(f"{reason}\n")
-    os.replace(tmp, marker)
+    try:
+        write_text(marker, f"{reason}\n")
+    except (OSError, HepdlError):  # a full disk: the error being reported says more
+        return None
     return marker
 
 
@@ -133,19 +137,100 @@ def model_hyperparameters(
 
 
 def save_trained(run_dir: Path, model: Any, preprocessing: Preprocessing) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     from hepdl.train._compatibility import MODEL_KEY, registered_name
 
-    tmp = run_dir / "model.safetensors.tmp"
     # The architecture's name in the file: loading into another model can name both.
     name = registered_name(model)
     metadata = {MODEL_KEY: name} if name else None
-    save_file(
-        {k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=metadata
-    )
-    os.replace(tmp, run_dir / "model.safetensors")
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    write_bytes(run_dir / "model.safetensors", save(tensors, metadata=metadata))
     write_json(run_dir / "preprocessing.json", preprocessing.to_dict())
+
+
+# preprocessing.json: each key and the JSON types its value may have (None: null allowed).
+_PREPROCESSING_TYPES: dict[str, tuple[type | None, ...]] = {
+    "representation": (dict,),
+    "feature_names": (list,),
+    "standardizer": (dict, None),
+    "class_names": (list,),
+    "signal_class": (int, None),
+    "targets": (dict, None),
+}
+_JSON_NAMES = {dict: "an object", list: "a list", int: "an integer", None: "null"}
+
+
+def read_run_json(path: Path, *, shape: type = dict) -> Any:
+    """The JSON value of a run's file ``path``, which must be of ``shape`` (an object by
+    default); DataError naming the file when it is unreadable, not JSON or another shape."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_bytes())
+    except OSError as err:
+        raise DataError(f"{path}: cannot read it ({err.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not valid JSON ({err}); the run directory is damaged") from None
+    if not isinstance(value, shape):
+        raise DataError(
+            f"{path}: expected {_JSON_NAMES.get(shape, shape.__name__)} at the top, got "
+            f"{type(value).__name__}; the run directory is damaged"
+        )
+    return value
+
+
+def read_run_npz(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of a run's ``.npz`` file ``path`` (row_keys.npz,
+    predictions.npz), loaded without pickle; DataError naming the file when it is
+    truncated, not an npz archive, or lacks one of them."""
+    import zipfile
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            missing = [name for name in names if name not in saved.files]
+            if missing:
+                raise DataError(
+                    f"{path}: holds {sorted(saved.files)}, not {', '.join(missing)}; the run "
+                    f"directory is damaged"
+                )
+            return {name: np.asarray(saved[name]) for name in names}
+    except DataError:
+        raise
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+        raise DataError(
+            f"{path}: not a readable NumPy .npz archive ({type(err).__name__}: {err}); the "
+            f"run directory is damaged"
+        ) from None
+
+
+def read_preprocessing(path: Path) -> Preprocessing:
+    """A run's ``preprocessing.json``; DataError naming the file and the key when it is
+    not JSON, not an object, lacks a key, has an unknown one or one of another type."""
+    raw = read_run_json(path)
+    required = {"representation", "feature_names", "standardizer"}
+    problems = [f"'{key}' is missing" for key in sorted(required - raw.keys())]
+    problems += [f"unknown key '{key}'" for key in sorted(raw.keys() - _PREPROCESSING_TYPES.keys())]
+    for key, value in raw.items():
+        allowed = _PREPROCESSING_TYPES.get(key)
+        if allowed is None or any(
+            value is None if t is None else isinstance(value, t) and not isinstance(value, bool)
+            for t in allowed
+        ):
+            continue
+        wanted = " or ".join(_JSON_NAMES[t] for t in allowed)
+        problems.append(f"'{key}' should be {wanted}, got {type(value).__name__}")
+    names = [raw.get(k) for k in ("feature_names", "class_names")]
+    if not problems and not all(all(isinstance(n, str) for n in v or []) for v in names):
+        problems.append("'feature_names' and 'class_names' should hold strings")
+    if not problems and not isinstance(raw["representation"].get("name"), str):
+        problems.append("'representation' should have a 'name' string")
+    if problems:
+        raise DataError(
+            f"{path}: not a hepdl preprocessing record: {'; '.join(problems)}; the run "
+            "directory is damaged"
+        )
+    return Preprocessing(**raw)
 
 
 def load_trained(run_dir: Path) -> tuple[ExperimentConfig, Any, Preprocessing]:
@@ -160,7 +245,7 @@ def load_trained(run_dir: Path) -> tuple[ExperimentConfig, Any, Preprocessing]:
     from hepdl.tasks import task_class
 
     config = load_config(run_dir / "config.yaml")
-    prep = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
+    prep = read_preprocessing(run_dir / "preprocessing.json")
     coding = task_class(config.task.kind).targets_from_saved(config.task, prep.to_dict())
     hyper = model_hyperparameters(
         config.model,

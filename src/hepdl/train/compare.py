@@ -40,7 +40,6 @@ the baseline (the uncorrected ``task.ratio_to`` input) once.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -95,14 +94,10 @@ class RunRecord:
                 f"{self.run_dir}: no {PREDICTIONS_FILE} ({what}); runs trained before hepdl "
                 "saved them cannot be drawn, retrain them"
             )
-        with np.load(path, allow_pickle=False) as saved:
-            missing = [name for name in names if name not in saved]
-            if missing:
-                raise DataError(
-                    f"{path}: no {', '.join(missing)} ({what}); expected the test predictions "
-                    f"of a '{self.kind}' run"
-                )
-            return [saved[name] for name in names]
+        from hepdl.train.artifacts import read_run_npz
+
+        saved = read_run_npz(path, names)  # DataError naming it: damaged or lacking a name
+        return [saved[name] for name in names]
 
     def predictions(self) -> tuple[np.ndarray, np.ndarray]:
         """``(labels, scores)`` of a classifier's test set, each (N,); DataError if not saved."""
@@ -120,27 +115,33 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunRecord:
     ``config.yaml`` (classify without one)."""
     import yaml
 
-    from hepdl.train.artifacts import run_task_kind
+    from hepdl.train.artifacts import read_run_json, run_task_kind
 
     run_dir = Path(run_dir)
     metrics_path, config_path = run_dir / "metrics.json", run_dir / "config.yaml"
     if not metrics_path.is_file():
         raise DataError(f"{run_dir}: no metrics.json; expected a finished hepdl run directory")
-    try:
-        metrics = json.loads(metrics_path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(f"{metrics_path}: not valid JSON ({err})") from None
+    metrics = read_run_json(metrics_path)  # DataError naming it: not JSON, not an object
     kind = run_task_kind(run_dir) if config_path.is_file() else "classify"
     rank = task_of(kind).comparison_columns([metrics])[0][0]
     if _lookup(metrics, rank) is _MISSING:
-        note = f" ({metrics['note']})" if "note" in metrics else ""
+        from hepdl.tasks.divergence import divergence_line
+
+        reason = divergence_line(metrics) or metrics.get("note")
+        note = f" ({reason})" if reason else ""
         raise DataError(
             f"{metrics_path}: no '{rank}'; expected the test metrics of a '{kind}' run{note}"
         )
     model, name = "unknown", run_dir.name
     if config_path.is_file():  # read as plain YAML: classical and neural configs alike
-        config = yaml.safe_load(config_path.read_text()) or {}
-        model = str((config.get("model") or {}).get("name", model))
+        config = yaml.safe_load(config_path.read_text())
+        if not isinstance(config, dict):  # an empty or damaged file names no model
+            raise DataError(
+                f"{config_path}: holds {type(config).__name__}, not the config mapping hepdl "
+                "saves; the run directory is damaged"
+            )
+        section = config.get("model")
+        model = str(section.get("name", model)) if isinstance(section, dict) else model
         name = str(config.get("name", name))
     return RunRecord(run_dir=run_dir, metrics=metrics, model=model, config_name=name, kind=kind)
 
@@ -209,6 +210,10 @@ class Row:
             return None
         return [None if value is _MISSING else _number(value) for value in found]
 
+    def diverged(self) -> int:
+        """How many of the row's runs diverged in training (hepdl.tasks.divergence)."""
+        return sum(1 for run in self.runs if run.metrics.get("diverged"))
+
     def bound(self, key: str) -> int | None:
         """The smallest ``key`` (a count, e.g. n_background) of the runs; None unless every
         run records it."""
@@ -253,11 +258,13 @@ def ranking_value(value: float, direction: str | None) -> float:
 
 
 def rank_rows(rows: list[Row], key: str, direction: str | None) -> None:
-    """Sort ``rows`` best first by the mean of ``key``; rows without it last."""
+    """Sort ``rows`` best first by the mean of ``key``; rows without it last, and rows
+    with a diverged run after every other: their numbers measure no trained model."""
 
-    def score(row: Row) -> float:
+    def score(row: Row) -> tuple[bool, float]:
         stats = mean_std(row.values(key) or [])
-        return math.inf if stats is None else ranking_value(stats[0], direction)
+        value = math.inf if stats is None else ranking_value(stats[0], direction)
+        return row.diverged() > 0, value
 
     rows.sort(key=score)
 
@@ -267,7 +274,10 @@ def format_table(rows: Sequence[Row], columns: Sequence[Column]) -> str:
     header = ["model", *(column[1] for column in columns), "runs"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        cells = [row.name]
+        diverged = row.diverged()
+        cells = [
+            row.name + (f" (DIVERGED: {diverged} of {len(row.runs)} runs)" if diverged else "")
+        ]
         for key, _, fmt, above in columns:
             values = row.values(key)
             bound = row.bound(above) if above else None
@@ -462,11 +472,10 @@ def write_comparison(
         + "".join(f"note: {note}\n\n" for note in notes)
         + table
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md = out_dir / "comparison.md"
-    tmp = md.with_name(md.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, md)
+    from hepdl._paths import output_folder
+    from hepdl.atomic import write_text
+
+    md = write_text(output_folder(out_dir) / "comparison.md", text)
     figure = _FIGURES.get(task_of(kind).predictions_are)
     drawn = figure(rows, columns[0], out_dir, title) if figure else None
     paths = [md] + ([drawn] if drawn else [])

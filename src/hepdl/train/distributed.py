@@ -33,6 +33,9 @@ def _probe(config: TrainerConfig) -> Any:
     "which rank am I, how many are we, and who starts the processes"."""
     import lightning as L
 
+    from hepdl.trainer_checks import check_machine
+
+    check_machine(config)  # before Lightning starts a process per device
     return L.Trainer(
         accelerator=config.accelerator,
         devices=config.devices,

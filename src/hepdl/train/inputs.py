@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,7 @@ def load_sample(
     """
     from hepdl.data import create_representation
     from hepdl.data.labels import labels_from_files, require_classes
+    from hepdl.data.splits import check_disjoint_files
     from hepdl.data.table_options import TableShape
 
     given_sizes, read_files, row_weights = None, list(files or data.files), None
@@ -208,6 +209,8 @@ def load_sample(
             read, given_sizes = _read_given_split(data, given, labels_needed=labels_needed)
             read_files = [*data.files, *given[0], *given[1]]
         else:
+            if files is None:  # a file listed twice (or a copy) would count its rows twice
+                check_disjoint_files({"data.files": read_files})
             read = _read_labeled(data, read_files, labels_needed=labels_needed)
         table, labels, class_names, source = read.table, read.labels, read.class_names, read.source
         row_weights = read.weights
@@ -307,13 +310,22 @@ def split_rows(
     seed: int,
     stratify: bool = True,
     given: tuple[int, int, int] | None = None,
+    class_names: Sequence[str] | None = None,
+    source: str = "the sample",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(train, val, test) row indices: the given split (``given``: the rows of the
     training, validation and test files, read in that order), else the split of
     ``data.split`` (class-stratified with ``stratify``, where the task has classes); then,
     with ``data.train_size``, a seeded stratified subset of the training rows
-    (validation and test rows stay the same whatever the size, as a learning curve needs)."""
-    from hepdl.data.splits import given_split, split_indices, training_subset
+    (validation and test rows stay the same whatever the size, as a learning curve needs).
+    A validation or test split below ``data.split.min_rows`` rows, or without a row of
+    every class of ``class_names`` (a task with classes), is a DataError."""
+    from hepdl.data.splits import (
+        check_evaluation_splits,
+        given_split,
+        split_indices,
+        training_subset,
+    )
 
     split = data.split
     if given is not None:
@@ -325,6 +337,19 @@ def split_rows(
             seed=split.seed,
             stratify=labels if stratify else None,
         )
+    check_evaluation_splits(
+        {"validation": val_idx, "test": test_idx},
+        labels,
+        min_rows=split.min_rows,
+        class_names=class_names if stratify else None,
+        source=source,
+        advice=(
+            ": give more rows in data.val_files / data.test_files"
+            if given is not None
+            else ": give more rows, raise data.split.val / data.split.test, or lower "
+            "data.split.min_rows"
+        ),
+    )
     if data.train_size is not None:
         train_idx = training_subset(train_idx, labels, size=data.train_size, seed=seed)
     return train_idx, val_idx, test_idx

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from hepdl._paths import output_folder
 from hepdl.config import ExperimentConfig
 from hepdl.errors import ConfigError, DataError
 
@@ -80,7 +81,7 @@ def find_lr(
         raise ConfigError(f"lr-find: expected 0 < min_lr < max_lr, got {min_lr:g} and {max_lr:g}")
     if num_training < 2:
         raise ConfigError(f"lr-find: num_training must be at least 2, got {num_training}")
-    work_dir.mkdir(parents=True, exist_ok=True)
+    output_folder(work_dir)  # a writable folder, or one error naming --out
     trainer = L.Trainer(
         accelerator=accelerator,
         devices=1,

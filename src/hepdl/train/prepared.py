@@ -71,6 +71,8 @@ def prepare_data(
         seed=config.seed,
         stratify=kind.needs_labels,
         given=sample.given_sizes,  # data.val_files / test_files: the split as shipped
+        class_names=sample.class_names,
+        source=sample.source,
     )
     inputs = dict(sample.inputs)
     scaler = None
@@ -79,7 +81,10 @@ def prepare_data(
             _fit_rows(inputs, train_idx, config.data.representation.name),
             feature_names=sample.feature_names,
         )
-        inputs["features"] = scaler.transform(inputs["features"]).astype(np.float32)
+        # one new array (the sample's raw features stay: row_keys.npz hashes them); float32
+        # features are standardised straight into float32, so astype copies nothing
+        scaled = scaler.transform(inputs["features"])
+        inputs["features"] = scaled.astype(np.float32, copy=False)
     # The task's view of the truth (labels, scaled targets), fitted on the training rows.
     coding = kind.fit_targets(config.task, sample, train_idx, config.data)
     targets = coding.encode(sample)  # (N,) or (N, T)

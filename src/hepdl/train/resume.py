@@ -19,7 +19,6 @@ change what is computed (``IGNORED_KEYS``), or the run would silently become ano
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from hepdl.tasks.fit_state import (  # noqa: F401 (the resume state, re-exported
     set_loader_epoch,
     set_rng_state,
 )
+from hepdl.train.artifacts import read_run_json
 from hepdl.train.checkpoints import LAST, PREVIOUS, last_checkpoint
 
 # trainer.progress_bar only draws to the terminal; trainer.output_dir only picks the
@@ -114,8 +114,8 @@ def finished_result(run_dir: Path) -> tuple[dict[str, Any], dict[str, list[float
     if not metrics.is_file():
         return None
     history = run_dir / "history.json"
-    saved = json.loads(history.read_text()) if history.is_file() else {}
-    return json.loads(metrics.read_text()), saved
+    saved = read_run_json(history) if history.is_file() else {}
+    return read_run_json(metrics), saved
 
 
 def resume_checkpoint(run_dir: Path) -> Path | None:

@@ -96,8 +96,10 @@ def tested_fingerprint(run_dir: Path) -> tuple[int, str] | None:
     path = Path(run_dir) / ROW_KEYS_FILE
     if not path.is_file():
         return None
-    with np.load(path, allow_pickle=False) as saved:
-        return len(saved["test"]), fingerprint(saved["test"])
+    from hepdl.train.artifacts import read_run_npz
+
+    test = read_run_npz(path, ["test"])["test"]
+    return len(test), fingerprint(test)
 
 
 def seen_rows(run_dir: Path, keys: np.ndarray) -> dict[str, int] | None:
@@ -106,5 +108,7 @@ def seen_rows(run_dir: Path, keys: np.ndarray) -> dict[str, int] | None:
     path = Path(run_dir) / ROW_KEYS_FILE
     if not path.is_file():
         return None
-    with np.load(path, allow_pickle=False) as saved:
-        return {part: int(np.isin(keys, saved[part]).sum()) for part in ("train", "val")}
+    from hepdl.train.artifacts import read_run_npz
+
+    saved = read_run_npz(path, ["train", "val"])
+    return {part: int(np.isin(keys, saved[part]).sum()) for part in ("train", "val")}

@@ -152,33 +152,50 @@ def _train_experiment(
         return predict_probabilities(model, data.rows(idx))
 
     test_outputs, jets_per_second = timed_scores(outputs, test_idx)
-    metrics = coding.write_evaluation(
-        run_dir,
-        outputs=test_outputs,
-        sample=sample,
-        rows=test_idx,
-        evaluate=config.evaluate,
-        train=(outputs(train_idx), sample, train_idx),
-        history=history,
-        extra={
-            "data": sample.source,
-            "test_rows": tested_rows(sample, test_idx),  # which rows, for hepdl compare
-            "n_train": len(train_idx),
-            "n_val": len(val_idx),
-            "n_test": len(test_idx),
-            "epochs": int(trainer.current_epoch),
-            "best_epoch_score": float(best.best_model_score)
-            if best.best_model_score is not None
-            else None,
-            "batchnorm_recalibration_batches": recalibrated,
-            **run_costs(model, epoch_timer, jets_per_second),
-        },
-    )
+    extra = {
+        "data": sample.source,
+        "test_rows": tested_rows(sample, test_idx),  # which rows, for hepdl compare
+        "n_train": len(train_idx),
+        "n_val": len(val_idx),
+        "n_test": len(test_idx),
+        "epochs": int(trainer.current_epoch),
+        "best_epoch_score": float(best.best_model_score)
+        if best.best_model_score is not None
+        else None,
+        "batchnorm_recalibration_batches": recalibrated,
+        **run_costs(model, epoch_timer, jets_per_second),
+        **_divergence(task),
+    }
+    if task.diverged is not None and not np.isfinite(test_outputs).all():
+        from hepdl.tasks.divergence import DIVERGED_KEY, without_test_metrics
+
+        # NaN weights give NaN outputs: no metric to compute, the record says why
+        metrics = {**extra, DIVERGED_KEY: without_test_metrics(task.diverged)}
+        write_json(run_dir / "metrics.json", metrics)
+    else:
+        metrics = coding.write_evaluation(
+            run_dir,
+            outputs=test_outputs,
+            sample=sample,
+            rows=test_idx,
+            evaluate=config.evaluate,
+            train=(outputs(train_idx), sample, train_idx),
+            history=history,
+            extra=extra,
+        )
     if trainer.world_size > 1:
         from hepdl.train.distributed import release_other_ranks
 
         release_other_ranks(trainer)
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
+
+
+def _divergence(task: Any) -> dict[str, Any]:
+    """``{"diverged": {"epoch", "reason"}}`` for metrics.json when the fit diverged
+    (hepdl.tasks.divergence), else nothing: a run that converged keeps its keys."""
+    from hepdl.tasks.divergence import DIVERGED_KEY
+
+    return {} if task.diverged is None else {DIVERGED_KEY: task.diverged}
 
 
 def _training_weights(config: ExperimentConfig, sample: Any, train_idx: np.ndarray) -> Any:

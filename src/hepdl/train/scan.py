@@ -31,8 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hepdl.errors import ConfigError
+from hepdl._paths import output_folder
+from hepdl.errors import ConfigError, DataError
 from hepdl.train._scan_report import (
+    DIVERGED_ATTR,
     ERROR_ATTR,
     INTERRUPTED,
     METRICS_ATTR,
@@ -197,6 +199,19 @@ def _score(request: ScanRequest, mean: float) -> float:
     return mean if request.target is None else abs(mean - request.target)
 
 
+def _refuse_diverged(trial: Any, result: Any, seed: int) -> None:
+    """A diverged run (hepdl.tasks.divergence) fails its trial, so it is never ranked;
+    the trial keeps why, for the table's ``diverged`` column."""
+    from hepdl.tasks.divergence import DIVERGED_KEY, divergence_line
+
+    diverged = result.metrics.get(DIVERGED_KEY)
+    if not diverged:
+        return
+    record = {"seed": seed, **diverged, "run_dir": str(result.run_dir)}
+    trial.set_user_attr(DIVERGED_ATTR, [*trial.user_attrs.get(DIVERGED_ATTR, []), record])
+    raise DataError(f"{result.run_dir}: {divergence_line(result.metrics)}")
+
+
 def _objective(
     request: ScanRequest, *, seeds: list[int], trials_dir: Path, report: Callable[[str], None]
 ) -> Callable[[Any], float]:
@@ -230,6 +245,7 @@ def _objective(
                     option="scan",
                 )
                 result = train_experiment(config, run_dir=folder / f"seed={seed}")
+                _refuse_diverged(trial, result, seed)
                 if request.metric not in result.metrics:
                     raise ConfigError(
                         f"--metric '{request.metric}' is not a test metric of this run; "
@@ -328,11 +344,9 @@ def run_scan(request: ScanRequest, *, report: Callable[[str], None] | None = Non
     request = resolve_metric(request, base)
     name = request.study_name or f"{base.name}-{request.kind}-{request.digest()}"
     out = (request.out or Path(base.trainer.output_dir) / name).resolve()
-    if request.storage is None:
-        out.mkdir(parents=True, exist_ok=True)  # the SQLite file lives there
+    output_folder(out)  # a writable folder (the SQLite file lives there), or one error
     url = request.storage or default_storage(out)
     storage = open_storage(url)  # reachable, or one clear error before anything trains
-    out.mkdir(parents=True, exist_ok=True)
     if request.grid:
         space = {a.key: a.choices() for a in request.grid}
         sampler: Any = optuna.samplers.GridSampler(space, seed=request.sampler_seed)

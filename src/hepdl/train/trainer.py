@@ -26,6 +26,7 @@ from hepdl.config import TrainerConfig
 from hepdl.train.checkpoints import AtomicCheckpointIO
 from hepdl.train.epoch_log import EpochLines, draws_progress_bars
 from hepdl.train.loaders import StepGroup
+from hepdl.trainer_checks import check_machine
 
 # A redraw of the tqdm bar costs ~40 µs, a few percent of a 1 ms step when done every step.
 PROGRESS_REFRESH_STEPS = 20
@@ -152,6 +153,7 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
     elif config.progress_bar:
         callbacks.append(EpochLines())
     _check_precision(config)
+    check_machine(config)  # devices this machine has, before any process starts
     loggers = [
         CSVLogger(run_dir, name="logs", version=""),
         TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False),

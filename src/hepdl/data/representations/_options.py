@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from hepdl._text import did_you_mean
+from hepdl._text import did_you_mean, short_repr
 from hepdl.errors import ConfigError
 
 
 def _prefix(representation: str, option: str, value: Any, kind: str = "representation") -> str:
-    return f"{kind} '{representation}': option {option}={value!r}"
+    return f"{kind} '{representation}': option {option}={short_repr(value)}"
 
 
 def positive_int(value: Any, *, option: str, representation: str) -> int:
@@ -95,7 +95,7 @@ def name_list(
         if name not in known:
             raise ConfigError(
                 f"{kind} '{representation}': option {option} has unknown name "
-                f"'{name}'{did_you_mean(name, known)}; valid names: {', '.join(known)}"
+                f"{short_repr(name)}{did_you_mean(name, known)}; valid names: {', '.join(known)}"
             )
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

@@ -46,7 +46,26 @@ class Representation(Protocol):
     def __call__(self, table: ak.Array, *, source: str) -> dict[str, np.ndarray]: ...
 
 
-REPRESENTATIONS: Registry[Any] = Registry("representation")
+def _option_bounds() -> dict[str, Any]:
+    """Every numeric representation option's range by option name (strings and feature
+    names are checked by the representations themselves when built)."""
+    from pydantic import Field
+
+    from hepdl.limits import MAX_PARTICLES, MAX_PIXELS
+
+    particles = Field(ge=1, le=MAX_PARTICLES, description="hepdl.limits.MAX_PARTICLES")
+    return {
+        "max_particles": particles,
+        "k": particles,
+        "pixels": Field(ge=1, le=MAX_PIXELS, description="hepdl.limits.MAX_PIXELS"),
+        "extent": Field(gt=0),
+        "subjet_radius": Field(gt=0),
+        "jet_radius": Field(gt=0),
+        "eps": Field(gt=0),
+    }
+
+
+REPRESENTATIONS: Registry[Any] = Registry("representation", bounds=_option_bounds)
 register_representation = REPRESENTATIONS.register
 
 
@@ -67,9 +86,22 @@ def list_representations() -> list[str]:
     return REPRESENTATIONS.names()
 
 
+# What every representation has (the module docstring says what each is for).
+REQUIRED_MEMBERS = ("name", "feature_names", "config", "__call__")
+
+
 def create_representation(name: str, **options: Any) -> Any:
-    """Build the representation registered as ``name`` with keyword ``options``."""
-    return REPRESENTATIONS.create(name, **options)
+    """Build the representation registered as ``name`` with keyword ``options``; a
+    ConfigError when the object lacks a member of the protocol (a user's own class)."""
+    built = REPRESENTATIONS.create(name, **options)
+    missing = [member for member in REQUIRED_MEMBERS if not hasattr(built, member)]
+    if missing:
+        raise ConfigError(
+            f"representation '{name}' ({type(built).__name__}) has no "
+            f"{', '.join(missing)}; a representation needs {', '.join(REQUIRED_MEMBERS)} "
+            f"(hepdl.data.representations: the protocol, and 'columns' as an example)"
+        )
+    return built
 
 
 def representation_from_config(config: Mapping[str, Any]) -> Any:

@@ -52,9 +52,10 @@ class ColumnsRepresentation:
 
     def __call__(self, table: ak.Array, *, source: str) -> dict[str, np.ndarray]:
         require_columns(table, self._columns, source=source, representation=self.name)
-        stacked = [
-            flat_numeric(table, c, source=source, representation=self.name) for c in self._columns
-        ]
-        features = np.stack(stacked, axis=1).astype(np.float32)  # (N, F)
+        # Filled a column at a time: one (N,) float64 column alive, not F of them, a float64
+        # stack and its float32 copy (200k x 28: 23 MB held instead of ~110 MB at peak).
+        features = np.empty((len(table), len(self._columns)), np.float32)  # (N, F)
+        for j, column in enumerate(self._columns):
+            features[:, j] = flat_numeric(table, column, source=source, representation=self.name)
         check_finite(features, feature_names=self._columns, source=source)
         return {"features": features}

@@ -1,0 +1,13 @@
+"""Every config case of the fuzz suite (tests/fuzz/config_cases.py): success or one clear
+error, never a traceback, a hang, a silent wrong result or a write outside the run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fuzz.check import assert_case_passes, params
+
+
+@pytest.mark.parametrize("case", params("config"))
+def test_config_case(case, shared, tmp_path):
+    assert_case_passes(case, tmp_path / "workspace", shared)
