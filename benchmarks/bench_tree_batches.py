@@ -30,6 +30,7 @@ import awkward as ak
 import numpy as np
 import torch
 
+from alternate import add_repeats, alternate, check_repeats, ratios, spread
 from hepdl.data import create_representation
 from hepdl.models import create_model
 from hepdl.models.inputs import group_tree
@@ -80,9 +81,10 @@ def main() -> None:
     parser.add_argument("--jets", type=int, default=2000)
     parser.add_argument("--particles", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5)
+    add_repeats(parser)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    check_repeats(parser, args.repeats)
     torch.set_num_threads(args.threads)
     clock = time.process_time
 
@@ -98,35 +100,41 @@ def main() -> None:
         f"median tree height {np.median(heights):g}, batch {args.batch_size}"
     )
 
-    loop_times, hepdl_times, step_times = [], [], []
-    for repeat in range(args.repeats):
+    def loop(repeat: int) -> float:  # CPU seconds of one epoch's batches, one jet at a time
         start = clock()
         for rows in epoch_orders(args.jets, args.batch_size, seed=repeat):
             loop_batch(tree, rows)
-        loop_times.append(clock() - start)
+        return clock() - start
 
+    def hepdl_batches(repeat: int) -> list:
         loader = batch_loader(
             {"tree": tree}, labels, batch_size=args.batch_size, shuffle=True, seed=repeat
         )
-        start = clock()
-        batches = list(loader)
-        hepdl_times.append(clock() - start)
+        return list(loader)
 
+    def assembly(repeat: int) -> float:  # CPU seconds of hepdl's batches of one epoch
+        start = clock()
+        hepdl_batches(repeat)
+        return clock() - start
+
+    def steps(repeat: int) -> float:  # CPU seconds of the training steps on those batches
+        batches = hepdl_batches(repeat)
         start = clock()
         for batch, y in batches:
             optimizer.zero_grad()
             loss = loss_fn(model(**batch)[:, 0], y.float())
             loss.backward()
             optimizer.step()
-        step_times.append(clock() - start)
+        return clock() - start
 
-    loop, hepdl, step = (statistics.median(t) for t in (loop_times, hepdl_times, step_times))
+    runs = alternate({"loop": loop, "hepdl": assembly, "steps": steps}, repeats=args.repeats)
+    median = {name: statistics.median(times) for name, times in runs.items()}
     print(
-        f"per epoch (median of {args.repeats}): loop {loop:.3f} s, hepdl {hepdl:.3f} s, "
-        f"training steps {step:.3f} s"
+        f"per epoch (median of {args.repeats}): loop {median['loop']:.3f} s, hepdl "
+        f"{median['hepdl']:.3f} s, training steps {median['steps']:.3f} s"
     )
-    print(f"loop / hepdl batch assembly: {loop / hepdl:.1f}x")
-    print(f"hepdl batch assembly / training steps: {hepdl / step:.3f}")
+    print(f"loop / hepdl batch assembly: {spread(ratios(runs['loop'], runs['hepdl']))}")
+    print(f"hepdl batch assembly / training steps: {spread(ratios(runs['hepdl'], runs['steps']))}")
 
 
 if __name__ == "__main__":

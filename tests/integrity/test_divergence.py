@@ -75,6 +75,30 @@ def test_a_diverged_training_says_so(tmp_path, lr, reason, table):
     assert ("auc" in metrics) is table
 
 
+def test_a_diverged_streamed_training_says_so(tmp_path):
+    # The streamed path writes the same record: SGD lr 1e6 on split files, chunk by chunk.
+    config = _config(tmp_path, 1e6)
+    raw = yaml.safe_load(config.read_text())
+    files = {
+        name: write_feature_file(tmp_path / f"{name}.parquet", n=300, seed=seed)
+        for name, seed in (("val", 2), ("test", 3))
+    }
+    raw["data"]["streaming"] = {
+        "val_files": [files["val"]],
+        "test_files": [files["test"]],
+        "chunk_rows": 100,
+        "fit_rows": 300,
+    }
+    config.write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(app, ["train", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "training DIVERGED at epoch 1 (train_loss is nan)" in " ".join(result.output.split())
+    (run,) = (tmp_path / "runs").iterdir()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["streamed"] is True and metrics["diverged"]["reason"] == "train_loss is nan"
+    assert "auc" not in metrics
+
+
 def test_a_converged_training_has_no_divergence_record(tmp_path):
     result = CliRunner().invoke(app, ["train", str(_config(tmp_path, 0.05))])
     assert result.exit_code == 0, result.output

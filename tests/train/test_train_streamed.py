@@ -170,3 +170,18 @@ def test_streamed_labels_file_of_the_wrong_length(
         f"rows; expected one label per row of the feature file, in the same order"
     ) in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_a_streamed_validation_file_below_the_floor_is_refused_before_training(
+    tmp_path: Path, split_files: dict[str, str]
+) -> None:
+    small = write_feature_file(tmp_path / "small_val.parquet", n=12, seed=9)
+    config = _config(tmp_path, {**split_files, "val": small})
+    result = runner.invoke(app, ["train", str(config)])
+    assert result.exit_code == 2
+    assert (
+        f"error: {small}: the validation split has 12 rows; expected at least "
+        "data.split.min_rows = 20, or its metrics are noise: give more rows in "
+        "data.streaming.val_files / test_files, or lower data.split.min_rows"
+    ) in " ".join(result.output.split())
+    assert not list((tmp_path / "runs").glob("*/checkpoints/*.ckpt"))

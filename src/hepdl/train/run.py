@@ -16,6 +16,7 @@ from hepdl.train.artifacts import (
     new_run_dir,
     write_json,
 )
+from hepdl.train.final_evaluation import write_test_evaluation
 
 
 def train_experiment(
@@ -164,38 +165,24 @@ def _train_experiment(
         else None,
         "batchnorm_recalibration_batches": recalibrated,
         **run_costs(model, epoch_timer, jets_per_second),
-        **_divergence(task),
     }
-    if task.diverged is not None and not np.isfinite(test_outputs).all():
-        from hepdl.tasks.divergence import DIVERGED_KEY, without_test_metrics
-
-        # NaN weights give NaN outputs: no metric to compute, the record says why
-        metrics = {**extra, DIVERGED_KEY: without_test_metrics(task.diverged)}
-        write_json(run_dir / "metrics.json", metrics)
-    else:
-        metrics = coding.write_evaluation(
-            run_dir,
-            outputs=test_outputs,
-            sample=sample,
-            rows=test_idx,
-            evaluate=config.evaluate,
-            train=(outputs(train_idx), sample, train_idx),
-            history=history,
-            extra=extra,
-        )
+    metrics = write_test_evaluation(
+        run_dir,
+        task=task,
+        coding=coding,
+        outputs=test_outputs,
+        extra=extra,
+        sample=sample,
+        rows=test_idx,
+        evaluate=config.evaluate,
+        train=(outputs(train_idx), sample, train_idx),
+        history=history,
+    )
     if trainer.world_size > 1:
         from hepdl.train.distributed import release_other_ranks
 
         release_other_ranks(trainer)
     return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
-
-
-def _divergence(task: Any) -> dict[str, Any]:
-    """``{"diverged": {"epoch", "reason"}}`` for metrics.json when the fit diverged
-    (hepdl.tasks.divergence), else nothing: a run that converged keeps its keys."""
-    from hepdl.tasks.divergence import DIVERGED_KEY
-
-    return {} if task.diverged is None else {DIVERGED_KEY: task.diverged}
 
 
 def _training_weights(config: ExperimentConfig, sample: Any, train_idx: np.ndarray) -> Any:

@@ -180,6 +180,8 @@ def train_streaming(
     val_set = _dataset(config, stream.val_files, rep, shuffle=False, extra_columns=extra,
                        weights=rule)  # fmt: skip
     val_batches = TaskBatches(StreamingLoader(val_set, **workers), names, scaler, **adapt)
+    test_set = _dataset(config, stream.test_files, rep, shuffle=False, extra_columns=extra)
+    _check_evaluation_rows(config, {"validation": val_set, "test": test_set})
     if ckpt_path is not None:  # resumed: stream the next epoch's order, not epoch 0's
         from hepdl.train.resume import next_epoch
 
@@ -207,7 +209,6 @@ def train_streaming(
     write_json(run_dir / "history.json", history)
 
     started = time.perf_counter()  # streamed: the rate includes reading the test files
-    test_set = _dataset(config, stream.test_files, rep, shuffle=False, extra_columns=extra)
     rows: dict[str, list[np.ndarray]] = {}
     outputs = []
     for batch in StreamingLoader(test_set):
@@ -226,9 +227,12 @@ def train_streaming(
     train_outputs = predict_probabilities(model, _standardized(head, names, scaler))
     n_test = len(test_outputs)
     from hepdl.data.splits import tested_rows_record
+    from hepdl.train.final_evaluation import write_test_evaluation
 
-    metrics = coding.write_evaluation(
+    metrics = write_test_evaluation(
         run_dir,
+        task=task,
+        coding=coding,
         outputs=test_outputs,
         sample=test_sample,
         rows=np.arange(n_test),
@@ -251,6 +255,22 @@ def train_streaming(
 
         release_other_ranks(trainer)
     return run_dir, metrics, history
+
+
+def _check_evaluation_rows(config: ExperimentConfig, streams: dict[str, Any]) -> None:
+    """DataError before training when a streamed validation or test set has fewer rows
+    than data.split.min_rows (counted from the files' metadata, nothing read)."""
+    from hepdl.data.splits import check_evaluation_splits
+
+    for split, dataset in streams.items():
+        check_evaluation_splits(
+            {split: np.arange(dataset.n_rows)},
+            np.zeros(dataset.n_rows, dtype=np.int64),
+            min_rows=config.data.split.min_rows,
+            source=", ".join(sorted({c.source.path for c in dataset.chunks})),
+            advice=": give more rows in data.streaming.val_files / test_files, or lower "
+            "data.split.min_rows",
+        )
 
 
 def _extra_columns(config: ExperimentConfig) -> list[str]:

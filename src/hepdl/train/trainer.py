@@ -22,6 +22,7 @@ from lightning.pytorch.callbacks.progress.tqdm_progress import _update_n
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.profilers import Profiler
 
+from hepdl._paths import inside_run
 from hepdl.config import TrainerConfig
 from hepdl.train.checkpoints import AtomicCheckpointIO
 from hepdl.train.epoch_log import EpochLines, draws_progress_bars
@@ -125,6 +126,8 @@ def build_trainer(config: TrainerConfig, run_dir: Path) -> tuple[L.Trainer, Mode
     monitor, mode = (stopping.monitor, stopping.mode) if stopping else ("val_loss", "min")
     if mode is None:  # a TrainerConfig outside an experiment (whose load sets the mode)
         mode = "min" if monitor.endswith("loss") else "max"
+    for folder in ("checkpoints", "logs", "tensorboard"):  # never written through a link
+        inside_run(run_dir, folder)
     best = BestCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best",
