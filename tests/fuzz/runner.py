@@ -1,6 +1,6 @@
 """Run one fuzz case in-process and record what it did.
 
-The command runs through click's ``CliRunner`` (on the group typer builds) with the
+The command runs through typer's ``CliRunner`` with the
 case's workspace as the current folder, ``HEPDL_CACHE_DIR`` inside it and ``tempfile``'s
 folder inside it, so every file the command writes lands in the workspace tree, which is
 compared before and after.
@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
+from typer.testing import CliRunner as TyperRunner
 
 from tests.fuzz.outcomes import Case, Invocation, Result, classify
 
@@ -124,7 +124,10 @@ def _load_config_in_process(path: str) -> tuple[int, str, str, str | None]:
 def _invoke(argv: list[str]) -> tuple[int, str, str, str | None]:
     if argv[0] == CHECK and not has_command(CHECK):
         return _load_config_in_process(argv[1])
-    result = CliRunner().invoke(_cli(), argv, catch_exceptions=True)
+    from hepdl.cli import app
+
+    # typer's runner, not click's: typer >= 0.29 carries its own click, click is no dependency
+    result = TyperRunner().invoke(app, argv, catch_exceptions=True)
     escaped = None
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         escaped = "".join(traceback.format_exception(*result.exc_info))
