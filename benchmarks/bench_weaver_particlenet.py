@@ -1,7 +1,7 @@
 """hepdl's ParticleNet against weaver-core's: same files, inputs, architecture and budget.
 
     python benchmarks/bench_weaver_particlenet.py [--train 6000] [--val 2000] [--test 4000]
-        [--max-particles 64] [--epochs 4] [--batch-size 256] [--lr 1e-3] [--seeds 1 2 3]
+        [--max-particles 64] [--epochs 4] [--batch-size 256] [--lr 1e-3] [--seeds 1 2 3 4 5]
         [--k 7] [--edge-convs 32,32,32 64,64,64] [--fc-sizes 128] [--fc-dropout 0.1]
         [--threads 1] [--source FILE] [--work DIR] [--json PATH]
 
@@ -354,7 +354,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=4, help="the first is not timed")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--k", type=int, default=7, help="ParticleNet-Lite: 7; full: 16")
     parser.add_argument(
         "--edge-convs", type=_edge_convs, nargs="+", default=[[32, 32, 32], [64, 64, 64]]
