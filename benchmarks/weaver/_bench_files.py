@@ -43,8 +43,8 @@ def source_sample() -> Path:
     """The cached top-vs-QCD sample (20000 jets per class, ``hepdl`` generated it for
     configs/top_tagging_particlenet.yaml): the newest matching file, never regenerated
     here (that takes hours on one core)."""
-    from hepdl._paths import cache_dir
     from hepdl.errors import DataError
+    from hepdl.paths import cache_dir
 
     found = sorted((cache_dir() / "samples").glob(SAMPLE_PATTERN), key=lambda p: p.stat().st_mtime)
     if not found:

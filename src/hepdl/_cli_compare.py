@@ -66,8 +66,8 @@ def ensemble(
     across members)."""
     import logging
 
-    from hepdl._paths import output_folder
     from hepdl.config import load_config
+    from hepdl.paths import output_folder
     from hepdl.train.ensemble import train_ensemble
 
     try:

@@ -153,10 +153,10 @@ def generate(
 
     Interrupted? Run the same command again: it resumes from the finished chunks.
     """
-    from hepdl._paths import output_folder
     from hepdl.generate import SampleSettings, resolve_sample
     from hepdl.generate import generate as run
     from hepdl.generate.detector import DetectorSettings
+    from hepdl.paths import output_folder
 
     try:
         if pileup is not None and pileup_range is not None:

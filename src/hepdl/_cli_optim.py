@@ -29,8 +29,8 @@ def lr_find(
 ) -> None:
     """Sweep the learning rate of CONFIG's model over a range (Lightning's LR finder) and
     suggest one: the steepest fall of the training loss. Weights are not kept."""
-    from hepdl._paths import output_folder
     from hepdl.config import load_config
+    from hepdl.paths import output_folder
     from hepdl.train.lr_finder import lr_find_experiment
 
     try:

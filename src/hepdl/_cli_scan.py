@@ -126,7 +126,7 @@ def scan(
     test metric per point), heatmap.png (grids, the validation metric) and scan.json.
     Interrupted? Run the same command again: it resumes.
     """
-    from hepdl._paths import output_folder
+    from hepdl.paths import output_folder
     from hepdl.train.scan import ScanRequest, parse_grid, parse_param, run_scan
 
     try:
@@ -166,7 +166,7 @@ def learning_curve(
 ) -> None:
     """Test metrics against the number of training rows (data.train_size), mean and std over
     seeds; validation and test rows stay the same. Writes learning_curve.png and the tables."""
-    from hepdl._paths import output_folder
+    from hepdl.paths import output_folder
     from hepdl.train.learning_curve import SIZE_KEY, parse_sizes, run_learning_curve
 
     try:

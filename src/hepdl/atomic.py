@@ -74,6 +74,19 @@ def write_error(path: Path, err: OSError, needed: int | None = None) -> DataErro
     return None
 
 
+def _keep_previous(path: Path, previous: Path) -> None:
+    """Make ``previous`` a copy of ``path`` while ``path`` stays in place: a hard link under
+    a temporary name, renamed onto ``previous``. Renaming ``path`` itself would leave a
+    moment without it, and a process killed then would leave only the older file."""
+    link = previous.with_name(f".{previous.name}.{secrets.token_hex(4)}.link")
+    try:
+        os.link(path, link)
+    except OSError:  # no hard links on this file system: rename, the moment without path
+        os.replace(path, previous)
+        return
+    os.replace(link, previous)
+
+
 @contextmanager
 def replacing(
     path: str | os.PathLike[str],
@@ -100,7 +113,7 @@ def replacing(
                 handle.flush()
                 os.fsync(handle.fileno())
             if keep_previous is not None and os.path.lexists(path):
-                os.replace(path, keep_previous)
+                _keep_previous(path, keep_previous)
             os.replace(tmp, path)
         finally:
             if os.path.lexists(tmp):

@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
-from hepdl._text import did_you_mean, short_repr
 from hepdl.config_yaml import check_document, load_yaml, read_yaml_file
 from hepdl.errors import ConfigError
 from hepdl.limits import MAX_NAME, MAX_PARTICLES, SEED_MAX
+from hepdl.text import did_you_mean, short_repr
 from hepdl.trainer_checks import ACCELERATORS, PRECISIONS, STRATEGIES, device_request
 
 

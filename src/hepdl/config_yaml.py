@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from hepdl._text import short_repr
 from hepdl.errors import ConfigError
+from hepdl.text import short_repr
 
 # A config is a few levels deep (trainer.early_stopping.monitor is 3; an edge_convs list 4).
 MAX_DEPTH = 64

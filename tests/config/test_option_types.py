@@ -1,5 +1,5 @@
 """Model and representation options checked against their factories' annotations and the
-declared bounds when the config loads (hepdl._registry, models/_registry.py)."""
+declared bounds when the config loads (hepdl.registry, models/_registry.py)."""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hepdl._text import short_repr
 from hepdl.config import config_from_dict, load_config
 from hepdl.config_yaml import MAX_NODES, check_document, load_yaml
 from hepdl.errors import ConfigError
+from hepdl.text import short_repr
 
 VALID = "data:\n  generate: {sample: top-vs-qcd}\n"
 

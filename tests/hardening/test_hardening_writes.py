@@ -1,5 +1,5 @@
 """Writes that a run directory cannot redirect and a full disk cannot leave half done
-(hepdl.atomic, hepdl._paths): a symlink planted at a target or at its temporary name is
+(hepdl.atomic, hepdl.paths): a symlink planted at a target or at its temporary name is
 never written through; ENOSPC is one DataError naming the file and the space needed, with
 no temporary or partial file left and the previous file intact; an --out inside a file
 or an unwritable place is one error; a run name is never a path."""
@@ -19,10 +19,10 @@ from tests.conftest import write_feature_file
 from typer.testing import CliRunner
 
 from hepdl import atomic
-from hepdl._paths import check_run_name, output_folder
 from hepdl.cli import app
 from hepdl.config import load_config
 from hepdl.errors import ConfigError, DataError
+from hepdl.paths import check_run_name, output_folder
 from hepdl.train.artifacts import new_run_dir
 from hepdl.train.checkpoints import write_atomically
 

@@ -38,9 +38,9 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl._text import did_you_mean
 from hepdl.data._messages import missing_columns_error, preview
 from hepdl.errors import DataError
+from hepdl.text import did_you_mean
 
 JETCLASS_NAMES = (
     "jet_pt",

@@ -34,13 +34,13 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl._text import did_you_mean
 from hepdl.data._hdf5_filters import read_values, use_hdf5plugin
 from hepdl.data._messages import missing_columns_error, preview
 from hepdl.data._pandas_hdf5 import pandas_keys, read_pandas_group
 from hepdl.data._safe_pickle import safe_loads
 from hepdl.data._unique_columns import refuse_repeated
 from hepdl.errors import DataError
+from hepdl.text import did_you_mean
 
 NAME_ATTRIBUTES = ("columns", "column_names", "feature_names")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from hepdl._text import closest
 from hepdl.errors import DataError
+from hepdl.text import closest
 
 _PREVIEW_LIMIT = 40
 

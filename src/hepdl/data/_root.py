@@ -15,9 +15,9 @@ from typing import Any
 
 import awkward as ak
 
-from hepdl._text import did_you_mean
 from hepdl.data._messages import missing_columns_error, preview
 from hepdl.errors import DataError, HepdlError
+from hepdl.text import did_you_mean
 
 TREE_CLASSES = ("TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple")
 

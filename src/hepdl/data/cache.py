@@ -37,7 +37,7 @@ _INDEX = "names.json"
 
 def default_cache_root() -> Path:
     """``$HEPDL_CACHE_DIR/representations`` (``~/.cache/hepdl/representations``)."""
-    from hepdl._paths import cache_dir
+    from hepdl.paths import cache_dir
 
     return cache_dir() / "representations"
 

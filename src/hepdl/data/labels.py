@@ -20,11 +20,11 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl._text import did_you_mean
 from hepdl.data._messages import missing_columns_error, quoted, rows
 from hepdl.data.readers import PathLike, read_metadata, read_table
 from hepdl.data.splits import check_disjoint_files
 from hepdl.errors import DataError
+from hepdl.text import did_you_mean
 
 log = logging.getLogger(__name__)
 _MAX_LISTED = 10

@@ -34,7 +34,6 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl._text import did_you_mean, short_repr
 from hepdl.data._column_names import (
     AUTO,
     PRESETS,
@@ -50,6 +49,7 @@ from hepdl.data._messages import closest, missing_columns_error, quoted
 from hepdl.data._npy import npy_columns, read_npy
 from hepdl.data._unique_columns import refuse_repeated
 from hepdl.errors import DataError
+from hepdl.text import did_you_mean, short_repr
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ def evaluate_run(
 ) -> Evaluation:
     """Evaluate a finished run on ``data_files``; writes into ``out_dir`` (default
     ``run_dir/evaluations/<first file's name>``)."""
-    from hepdl._paths import inside_run, output_folder
     from hepdl.data.scaling import Standardizer
     from hepdl.models.inputs import model_inputs
+    from hepdl.paths import inside_run, output_folder
     from hepdl.tasks import task_class
     from hepdl.train.artifacts import load_trained
     from hepdl.train.classical import classical_outputs, is_classical_run, load_classical

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from hepdl._paths import output_folder
 from hepdl.atomic import NO_SPACE, no_space_error
 from hepdl.errors import DataError, GenerationError
+from hepdl.paths import output_folder
 
 METADATA_KEY = "hepdl"
 

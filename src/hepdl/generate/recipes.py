@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hepdl._text import did_you_mean
 from hepdl.errors import GenerationError
+from hepdl.text import did_you_mean
 
 Kind = Literal["jet", "event"]
 

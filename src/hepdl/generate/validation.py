@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from hepdl._paths import output_folder
 from hepdl.errors import DataError
+from hepdl.paths import output_folder
 
 # Soft-drop mass windows [GeV] in which the peak of a resonance's jets must lie.
 MASS_PEAKS = {"top": (173.0, 150.0, 195.0), "w": (80.4, 65.0, 95.0), "z": (91.2, 75.0, 105.0),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
-from hepdl._registry import Registry
+from hepdl.registry import Registry
 
 
 def _option_bounds() -> dict[str, Any]:

@@ -37,8 +37,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from hepdl._registry import Registry
 from hepdl.errors import ConfigError
+from hepdl.registry import Registry
 
 
 def _option_bounds() -> dict[str, Any]:

@@ -21,8 +21,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError
+from hepdl.text import did_you_mean
 
 __all__ = [
     "ACTIVATIONS",

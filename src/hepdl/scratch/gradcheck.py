@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError
 from hepdl.scratch.activations import ACTIVATIONS
 from hepdl.scratch.network import MLP
+from hepdl.text import did_you_mean
 
 __all__ = [
     "CHECK_COLUMNS",

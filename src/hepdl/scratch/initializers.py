@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError
+from hepdl.text import did_you_mean
 
 __all__ = ["INITIALIZATIONS", "initialize_layer"]
 

@@ -19,8 +19,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError, DataError
+from hepdl.text import did_you_mean
 
 __all__ = [
     "LOSSES",

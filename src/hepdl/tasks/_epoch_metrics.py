@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from hepdl._text import did_you_mean
 from hepdl.errors import ConfigError, DataError
 from hepdl.metrics import background_rejection, roc_auc
 
@@ -31,6 +30,7 @@ from hepdl.metrics import background_rejection, roc_auc
 from hepdl.tasks.classify_section import BASE_NAMES as BASE_NAMES
 from hepdl.tasks.classify_section import logged_names as logged_names
 from hepdl.tasks.classify_section import rejection_name
+from hepdl.text import did_you_mean
 
 
 def check_monitor(name: str, valid: Sequence[str], *, key: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from hepdl._registry import Registry
+from hepdl.registry import Registry
 
 TASKS: Registry[Any] = Registry("task")
 SECTIONS: Registry[Any] = Registry("task")  # kind -> its TaskSection class

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from hepdl._paths import check_run_name
 from hepdl.atomic import write_bytes, write_json, write_text
 from hepdl.config import ExperimentConfig, ModelConfig, load_config
 from hepdl.errors import ConfigError, DataError, HepdlError
+from hepdl.paths import check_run_name
 
 FAILED_FILE = "FAILED"
 # The run directories new_run_dir creates inside a created_run_dirs() block.

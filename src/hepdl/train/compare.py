@@ -472,8 +472,8 @@ def write_comparison(
         + "".join(f"note: {note}\n\n" for note in notes)
         + table
     )
-    from hepdl._paths import output_folder
     from hepdl.atomic import write_text
+    from hepdl.paths import output_folder
 
     md = write_text(output_folder(out_dir) / "comparison.md", text)
     figure = _FIGURES.get(task_of(kind).predictions_are)

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from hepdl._paths import cache_dir
 from hepdl.config import DataConfig, GenerateSource
 from hepdl.errors import DataError
+from hepdl.paths import cache_dir
 
 
 @dataclass(frozen=True)
@@ -358,7 +358,7 @@ def split_rows(
 def _column(table: Any, name: str, *, source: str, key: str) -> np.ndarray:
     """One flat numeric column of the table, (N,) float64, or a DataError naming the file,
     the config ``key`` that asked for it and the column."""
-    from hepdl._text import did_you_mean
+    from hepdl.text import did_you_mean
 
     if name not in table.fields:
         raise DataError(

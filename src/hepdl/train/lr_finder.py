@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from hepdl._paths import output_folder
 from hepdl.config import ExperimentConfig
 from hepdl.errors import ConfigError, DataError
+from hepdl.paths import output_folder
 
 SUGGESTION_SKIP = 10  # first points left out of the suggestion (Lightning's default)
 

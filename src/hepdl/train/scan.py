@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hepdl._paths import output_folder
 from hepdl.errors import ConfigError, DataError
+from hepdl.paths import output_folder
 from hepdl.train._scan_report import (
     DIVERGED_ATTR,
     ERROR_ATTR,

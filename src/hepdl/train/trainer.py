@@ -22,8 +22,8 @@ from lightning.pytorch.callbacks.progress.tqdm_progress import _update_n
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.profilers import Profiler
 
-from hepdl._paths import inside_run
 from hepdl.config import TrainerConfig
+from hepdl.paths import inside_run
 from hepdl.train.checkpoints import AtomicCheckpointIO
 from hepdl.train.epoch_log import EpochLines, draws_progress_bars
 from hepdl.train.loaders import StepGroup

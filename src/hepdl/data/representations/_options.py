@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from hepdl._text import did_you_mean, short_repr
 from hepdl.errors import ConfigError
+from hepdl.text import did_you_mean, short_repr
 
 
 def _prefix(representation: str, option: str, value: Any, kind: str = "representation") -> str:

@@ -28,8 +28,8 @@ from typing import Any, Protocol, runtime_checkable
 import awkward as ak
 import numpy as np
 
-from hepdl._registry import Registry
 from hepdl.errors import ConfigError
+from hepdl.registry import Registry
 
 
 @runtime_checkable

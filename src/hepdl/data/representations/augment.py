@@ -26,11 +26,11 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl._registry import Registry
 from hepdl.data.representations._constituents import FOUR_MOMENTUM_COLUMNS, read_flat
 from hepdl.data.representations._options import name_list, positive_float
 from hepdl.errors import ConfigError
 from hepdl.physics import jet_symmetries, kinematics
+from hepdl.registry import Registry
 
 AUGMENTATIONS: Registry[Any] = Registry("augmentation")
 register_augmentation = AUGMENTATIONS.register

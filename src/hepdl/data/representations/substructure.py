@@ -13,11 +13,11 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepdl._text import did_you_mean
 from hepdl.data.representations._registry import register_representation
 from hepdl.data.representations._table import is_jagged, require_columns
 from hepdl.data.validation import check_finite
 from hepdl.errors import ConfigError, DataError
+from hepdl.text import did_you_mean
 
 CONSTITUENT_COLUMNS = ("part_px", "part_py", "part_pz", "part_energy")
 

@@ -19,8 +19,8 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
-from hepdl._text import did_you_mean, short_repr
 from hepdl.errors import ConfigError
+from hepdl.text import did_you_mean, short_repr
 
 T = TypeVar("T")
 
