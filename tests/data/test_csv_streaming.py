@@ -1,5 +1,5 @@
 """CSV files streamed in chunks (issue 14 item 3: a given split honoured in memory and
-streamed, CSV included): the row index of hepdl.data._csv_rows against pandas reading the
+streamed, CSV included): the row index of hepdl.data.csv_rows against pandas reading the
 whole file, and a StreamingDataset over CSV files yielding every row once."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-import hepdl.data._csv_rows as csv_rows
+import hepdl.data.csv_rows as csv_rows
 from hepdl.data import create_representation
 from hepdl.data.streaming import StreamingDataset
 from hepdl.errors import DataError

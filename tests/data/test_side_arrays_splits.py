@@ -80,19 +80,25 @@ def test_a_file_in_two_splits_is_refused(tmp_path):
         load_sample(data)
 
 
-def test_identical_rows_in_two_split_files_are_refused(tmp_path):
-    _csv(tmp_path / "train.csv", 20, 0)
-    _csv(tmp_path / "val.csv", 10, 1)
-    frame = pd.read_csv(tmp_path / "train.csv").iloc[[3, 8]]  # two training rows, copied
-    frame.to_csv(tmp_path / "test.csv", index=False)
-    for name, n in (("train", 20), ("val", 10), ("test", 2)):
+def _given_split(tmp_path, rows: dict[str, int]):
+    """The data section of train/val/test.csv in ``tmp_path``, each with ``rows[name]``
+    alternating labels in {name}_y.npy beside it."""
+    for name, n in rows.items():
         np.save(tmp_path / f"{name}_y.npy", np.arange(n) % 2)
-    data = _data(
+    return _data(
         files=[str(tmp_path / "train.csv")],
         val_files=[str(tmp_path / "val.csv")],
         test_files=[str(tmp_path / "test.csv")],
         labels_file=str(tmp_path / "{stem}_y.npy"),
     )
+
+
+def test_identical_rows_in_two_split_files_are_refused(tmp_path):
+    _csv(tmp_path / "train.csv", 20, 0)
+    _csv(tmp_path / "val.csv", 10, 1)
+    frame = pd.read_csv(tmp_path / "train.csv").iloc[[3, 8]]  # two training rows, copied
+    frame.to_csv(tmp_path / "test.csv", index=False)
+    data = _given_split(tmp_path, {"train": 20, "val": 10, "test": 2})
     with pytest.raises(DataError) as err:
         load_sample(data)
     assert "training" in str(err.value) and "share 2 identical row(s)" in str(err.value)
@@ -119,14 +125,7 @@ def test_discrete_inputs_that_repeat_by_chance_are_not_a_copied_split(tmp_path):
     _discrete_csv(tmp_path / "train.csv", rng.integers(0, 3, (60, 2)))
     _discrete_csv(tmp_path / "val.csv", np.array([[0, 0], [0, 1], [5, 5], [6, 6], [7, 7]] * 2))
     _discrete_csv(tmp_path / "test.csv", np.array([[1, 1], [8, 8], [9, 9], [4, 4], [3, 3]] * 2))
-    for name, n in (("train", 60), ("val", 10), ("test", 10)):
-        np.save(tmp_path / f"{name}_y.npy", np.arange(n) % 2)
-    data = _data(
-        files=[str(tmp_path / "train.csv")],
-        val_files=[str(tmp_path / "val.csv")],
-        test_files=[str(tmp_path / "test.csv")],
-        labels_file=str(tmp_path / "{stem}_y.npy"),
-    )
+    data = _given_split(tmp_path, {"train": 60, "val": 10, "test": 10})
     sample = load_sample(data)  # 2 of 5 distinct validation rows, 1 of 5 test rows shared
     assert len(sample.labels) == 80
     pd.read_csv(tmp_path / "train.csv").iloc[:10].to_csv(tmp_path / "test.csv", index=False)

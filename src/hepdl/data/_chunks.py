@@ -12,7 +12,7 @@ iterates over chunks, so at most a few chunks are in memory however large the fi
   pandas wrote are read whole by pandas' own layout, so they are refused here with a
   DataError that says to convert them.
 - CSV (uncompressed): a one-pass index of where every 1024th row begins
-  (``hepdl.data._csv_rows``), then only the bytes of the chunk's rows are parsed.
+  (``hepdl.data.csv_rows``), then only the bytes of the chunk's rows are parsed.
 """
 
 from __future__ import annotations
@@ -187,13 +187,13 @@ def _read_root_rows(chunk: Chunk, columns: Sequence[str] | None) -> ak.Array:
 
 
 def _csv_index(source: Source) -> Any:
-    from hepdl.data._csv_rows import csv_row_index
+    from hepdl.data.csv_rows import csv_row_index
 
     return csv_row_index(source.path, column_names=source.column_names)
 
 
 def _read_csv_rows(chunk: Chunk, columns: Sequence[str] | None) -> ak.Array:
-    from hepdl.data._csv_rows import read_csv_rows
+    from hepdl.data.csv_rows import read_csv_rows
     from hepdl.data.readers import _zip, frame_to_columns
 
     index = _csv_index(chunk.source)
