@@ -13,6 +13,8 @@ values; JSON where a value is structured). Read them with
 - ``hepdl.standardizer``: "folded into the graph" with ``hepdl.feature_names``, or "none";
 - ``hepdl.output``: what the output holds: class probabilities (``hepdl.class_names``,
   ``hepdl.signal_class``) or regression values;
+- ``hepdl.weights_sha256``: the SHA-256 of the run's weights file, which tells the
+  export of a run from another (``hepdl.deploy.onnx_file``);
 - regressions only, ``hepdl.targets``: JSON {columns, ratio_to, mean, std, loss,
   quantiles}. The graph outputs the *standardised* targets z (N, T x values per target);
   in the targets' units y = (z * std + mean) * table[ratio_to] (without ratio_to, the

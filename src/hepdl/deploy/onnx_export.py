@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from hepdl.deploy.onnx_file import CLASSICAL_FILE, NEURAL_FILE
 from hepdl.errors import ConfigError, DataError, ExportError
 
 DEFAULT_OPSET = 17
@@ -29,7 +30,6 @@ OUTPUT = "output"
 TOLERANCE = 1e-5  # max |ONNX Runtime - PyTorch| accepted at export
 TRACE_JETS = 4  # jets in the traced example
 CHECK_JETS = 7  # jets in the check, another batch size than the traced one
-NEURAL_FILE, CLASSICAL_FILE = "model.safetensors", "model.skops"
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,9 @@ def export_onnx(
     else:
         blob, result = _export_network(run_dir, opset=opset, data=data)
     from hepdl.atomic import write_bytes
+    from hepdl.deploy.onnx_file import recording_weights
 
-    write_bytes(out, blob)
+    write_bytes(out, recording_weights(blob, run_dir, classical=classical))
     return ExportResult(path=out, **result)
 
 

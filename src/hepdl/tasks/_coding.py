@@ -48,6 +48,19 @@ class TargetCoding(ABC):
         """The entries of preprocessing.json that rebuild this coding (``from_saved``)."""
 
     @abstractmethod
+    def prediction_columns(
+        self, outputs: np.ndarray, columns: Mapping[str, np.ndarray], *, source: str
+    ) -> dict[str, np.ndarray]:
+        """The model's ``outputs`` (N, K) as named per-row columns for a user's file
+        (``hepdl predict``, ``Predictor.predict``), each (N,), in physical units;
+        ``columns``: the file's flat columns of ``input_columns()``."""
+
+    def input_columns(self) -> list[str]:
+        """Flat columns of the file that ``prediction_columns`` needs (a regression's
+        ``ratio_to``): none by default."""
+        return []
+
+    @abstractmethod
     def write_evaluation(
         self,
         out_dir: Path,

@@ -59,14 +59,16 @@ class RegressionTargets(TargetCoding):
 
     def denominator(self, sample: Any) -> np.ndarray:
         """``ratio_to`` per row (N,), checked > 0; ones without it."""
-        n = len(sample.labels)
+        return self._ratio(sample.columns, len(sample.labels), source=sample.source)
+
+    def _ratio(self, columns: Mapping[str, np.ndarray], n: int, *, source: str) -> np.ndarray:
         if self.ratio_to is None:
             return np.ones(n)
-        x = sample.columns[self.ratio_to]
+        x = np.asarray(columns[self.ratio_to], dtype=np.float64)
         bad = np.flatnonzero(x <= 0)
         if len(bad):
             raise DataError(
-                f"{sample.source}: task.ratio_to '{self.ratio_to}' must be > 0 to divide the "
+                f"{source}: task.ratio_to '{self.ratio_to}' must be > 0 to divide the "
                 f"targets by it, but {len(bad)} row(s) are not (first: row {bad[0]}, value "
                 f"{x[bad[0]]:g})"
             )
@@ -134,8 +136,31 @@ class RegressionTargets(TargetCoding):
     def physical(self, outputs: np.ndarray, sample: Any, rows: np.ndarray) -> dict[str, Any]:
         """The predictions in the targets' units for rows ``rows``: ``point`` (n, T) and,
         per loss, ``sigma`` (n, T) or ``quantiles`` (n, T, Q)."""
+        return self._unscaled(outputs, self.denominator(sample)[rows])
+
+    def input_columns(self) -> list[str]:
+        return [] if self.ratio_to is None else [self.ratio_to]
+
+    def prediction_columns(
+        self, outputs: np.ndarray, columns: Mapping[str, np.ndarray], *, source: str
+    ) -> dict[str, np.ndarray]:
+        """Per target ``<target>`` (the point prediction), and ``<target>_sigma``
+        (gaussian_nll) or ``<target>_q<percent>`` per quantile (quantile loss: q16, q50,
+        q84; a fractional percent's point written p, q2p5), in the targets' units."""
+        found = self._unscaled(outputs, self._ratio(columns, len(outputs), source=source))
+        named: dict[str, np.ndarray] = {}
+        for index, target in enumerate(self.targets):
+            named[target] = found["point"][:, index]
+            if "sigma" in found:
+                named[f"{target}_sigma"] = found["sigma"][:, index]
+            for q_index, q in enumerate(self.quantiles if "quantiles" in found else []):
+                percent = f"{100 * q:g}".replace(".", "p")
+                named[f"{target}_q{percent}"] = found["quantiles"][:, index, q_index]
+        return named
+
+    def _unscaled(self, outputs: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
+        """Outputs (n, T * P) in the targets' units, ``scale`` (n,) the ratio_to values."""
         decoded = decode_outputs(outputs, n_targets=len(self.targets), loss=self.loss)
-        scale = self.denominator(sample)[rows]  # (n,)
         mean, std = self.mean, self.std
         result: dict[str, Any] = {}
         if "point" in decoded:

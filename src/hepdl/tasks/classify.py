@@ -273,6 +273,17 @@ class ClassTargets(TargetCoding):
         """P(signal) (N,) of class probabilities (N, K)."""
         return signal_scores(outputs, signal_class=self.signal_class)
 
+    def prediction_columns(
+        self, outputs: np.ndarray, columns: Mapping[str, np.ndarray], *, source: str
+    ) -> dict[str, np.ndarray]:
+        """``score`` P(signal) (N,) and ``p_<class>`` per class; a single sigmoid unit
+        (K = 1) gives P(class 1), so P(class 0) = 1 - it."""
+        probabilities = outputs if outputs.shape[1] > 1 else np.hstack([1 - outputs, outputs])
+        named = {"score": self.scores(outputs)}
+        for index, name in enumerate(self.class_names):
+            named[f"p_{name}"] = probabilities[:, index]
+        return named
+
 
 def fit_class_targets(section: ClassifyConfig, sample: Any, data: Any) -> ClassTargets:
     from hepdl.data.labels import signal_class_index

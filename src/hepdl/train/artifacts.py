@@ -31,6 +31,10 @@ from hepdl.errors import ConfigError, DataError, HepdlError
 from hepdl.paths import check_run_name
 
 FAILED_FILE = "FAILED"
+# The meaning of a run directory's files; bump it when one changes, so that a run of
+# another format is refused by name (preprocessing.json's ``written_by``) rather than
+# misread. Runs written before the record existed are of format 1.
+RUN_FORMAT = 1
 # The run directories new_run_dir creates inside a created_run_dirs() block.
 _CREATED: ContextVar[list[Path] | None] = ContextVar("hepdl_created_run_dirs", default=None)
 
@@ -47,9 +51,41 @@ class Preprocessing:
     class_names: list[str] = field(default_factory=list)
     signal_class: int | None = None
     targets: dict[str, Any] | None = None
+    written_by: dict[str, Any] = field(default_factory=lambda: writer_record())
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def writer_record() -> dict[str, Any]:
+    """Which hepdl wrote a run, and the run format it wrote (``RUN_FORMAT``)."""
+    from hepdl import __version__
+
+    return {"hepdl": __version__, "run_format": RUN_FORMAT}
+
+
+def check_run_format(written_by: Any, *, path: Path) -> None:
+    """ConfigError unless ``written_by`` (preprocessing.json's record) is of RUN_FORMAT."""
+    from hepdl import __version__
+
+    found = written_by.get("run_format") if isinstance(written_by, dict) else None
+    if found == RUN_FORMAT:
+        return
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise DataError(
+            f"{path}: 'written_by' should be an object with an integer 'run_format', got "
+            f"{written_by!r}; the run directory is damaged"
+        )
+    wrote = written_by.get("hepdl", "?")
+    remedy = (
+        f"upgrade hepdl to {wrote} or later"
+        if found > RUN_FORMAT
+        else f"train it again, or load it with hepdl {wrote}"
+    )
+    raise ConfigError(
+        f"{path.parent}: written by hepdl {wrote} in run format {found}; this hepdl "
+        f"{__version__} reads run format {RUN_FORMAT}: {remedy}"
+    )
 
 
 @dataclass(frozen=True)
@@ -157,6 +193,7 @@ _PREPROCESSING_TYPES: dict[str, tuple[type | None, ...]] = {
     "class_names": (list,),
     "signal_class": (int, None),
     "targets": (dict, None),
+    "written_by": (dict,),
 }
 _JSON_NAMES = {dict: "an object", list: "a list", int: "an integer", None: "null"}
 
@@ -230,6 +267,8 @@ def read_preprocessing(path: Path) -> Preprocessing:
             f"{path}: not a hepdl preprocessing record: {'; '.join(problems)}; the run "
             "directory is damaged"
         )
+    if "written_by" in raw:  # runs before the record: format 1
+        check_run_format(raw["written_by"], path=path)
     return Preprocessing(**raw)
 
 

@@ -18,7 +18,6 @@ run_dir/
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -257,7 +256,7 @@ def load_classical(run_dir: Path) -> tuple[ExperimentConfig, Any, Any]:
     from skops.io.exceptions import UntrustedTypesFoundException
 
     from hepdl.models.classical import check_classical_options
-    from hepdl.train.artifacts import Preprocessing
+    from hepdl.train.artifacts import read_preprocessing
 
     run_dir = Path(run_dir)
     for name in ("config.yaml", "preprocessing.json", MODEL_FILE):
@@ -276,7 +275,7 @@ def load_classical(run_dir: Path) -> tuple[ExperimentConfig, Any, Any]:
         ) from None
     except Exception as err:  # a truncated or foreign file: skops raises many kinds
         raise DataError(f"{path}: not a readable skops model file ({err})") from None
-    prep = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
+    prep = read_preprocessing(run_dir / "preprocessing.json")
     return config, estimator, prep
 
 
