@@ -35,3 +35,10 @@ Modules whose names start with ``_`` are private to their package.
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from hepdl.lazy_exports import lazy_exports
+
+# ``hepdl.from_pretrained(folder)``: imported on first use, so ``import hepdl`` stays light.
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__, {"hepdl.deploy.pretrained": ["from_pretrained"]}
+)

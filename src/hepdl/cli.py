@@ -18,6 +18,8 @@ from hepdl._cli_deploy import register as register_deploy_commands
 from hepdl._cli_generation import generation_progress
 from hepdl._cli_generation import register as register_generation_commands
 from hepdl._cli_optim import register as register_optim_commands
+from hepdl._cli_predict import register as register_predict_commands
+from hepdl._cli_pretrained import register as register_pretrained_commands
 from hepdl._cli_scan import register as register_scan_commands
 from hepdl.errors import HepdlError
 from hepdl.scratch.cli import app as scratch_app
@@ -69,8 +71,11 @@ def _train_and_report(config, *, resume: Path | None = None) -> None:
     from hepdl.train.run import train_experiment
 
     if config.data.generate is not None:  # first run: generate (with a progress bar), cache
+        from hepdl.train.interrupt import activity
+
         progress, update = generation_progress()
-        with progress:
+        finished = "finished chunks are kept; the same command continues from them"
+        with progress, activity("generating data", kept=finished):
             generated_sample(config.data.generate, progress=update)
     import warnings
 
@@ -163,9 +168,11 @@ def evaluate(
     validated on, and prints the folder it wrote."""
     from hepdl.evaluation import evaluate_run
     from hepdl.train.artifacts import run_task_kind
+    from hepdl.train.interrupt import activity
 
     try:
-        result = evaluate_run(run_dir, data, out_dir=out)
+        with activity(f"evaluating {run_dir}", kept="the evaluation is incomplete"):
+            result = evaluate_run(run_dir, data, out_dir=out)
         kind = run_task_kind(run_dir)
     except HepdlError as err:
         fail(err)
@@ -181,11 +188,20 @@ register_optim_commands(app)
 register_scan_commands(app)
 register_compare_commands(app)
 register_deploy_commands(app)
+register_predict_commands(app)
+register_pretrained_commands(app)
 
 
 def main() -> None:
-    with fail_on_full_disk():  # a full disk wherever it strikes: one error naming the file
-        app()
+    from hepdl.train.interrupt import Stopped, handle_stop_signals
+
+    handle_stop_signals()  # SIGTERM / SIGINT outside a fit: one line, exit 143 / 130
+    try:
+        with fail_on_full_disk():  # a full disk wherever it strikes: one error naming the file
+            app()
+    except Stopped as err:
+        typer.secho(f"stopped: {err}", fg=typer.colors.YELLOW, err=True)
+        raise SystemExit(err.exit_code) from None
 
 
 if __name__ == "__main__":

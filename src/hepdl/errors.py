@@ -15,6 +15,15 @@ class DataError(HepdlError, ValueError):
     """A data file or table is unreadable, incomplete or inconsistent."""
 
 
+class NonFiniteInputError(DataError):
+    """NaN or inf in an input array; ``rows`` (k,) are the table rows that hold them, so a
+    caller that keeps one output per row (``hepdl predict``) can set those rows aside."""
+
+    def __init__(self, message: str, *, rows: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.rows = list(rows or [])
+
+
 class ConfigError(HepdlError, ValueError):
     """An experiment config has an unknown key, a wrong type or a bad value."""
 

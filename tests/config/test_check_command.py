@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hepdl.cli import app
+from tests.conftest import write_feature_file
 
 
 def _check(*args: str) -> tuple[int, str]:
@@ -17,8 +18,7 @@ def _check(*args: str) -> tuple[int, str]:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    jets = tmp_path / "jets.parquet"
-    jets.write_bytes(b"PAR1")  # existence is checked, not the contents
+    jets = write_feature_file(tmp_path / "jets.parquet")  # its schema is read, not its rows
     path = tmp_path / "x.yaml"
     path.write_text(f"name: tagger\ndata:\n  files: [{jets}]\nmodel:\n  name: mlp\n")
     return path

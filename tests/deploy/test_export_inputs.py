@@ -120,3 +120,34 @@ def test_tracing_on_rows_of_a_data_file(mlp_run: Path, jets: str) -> None:
     session = ort.InferenceSession(str(mlp_run / "model.onnx"))
     out = session.run(None, {"features": np.zeros((3, 2), np.float32)})[0]
     assert out.shape == (3, 1) and ((out > 0) & (out < 1)).all()  # P(signal), a sigmoid
+
+
+def test_first_rows_of_trees_are_whole_trees_renumbered() -> None:
+    """The tree representation's node arrays: the first 2 jets' trees, as the
+    representation builds them from those 2 jets alone (not the first 2 nodes)."""
+    from hepdl.data import representation_from_config
+    from hepdl.deploy.example_inputs import first_rows, toy_jets
+
+    table = toy_jets(5, most_particles=6, seed=3)
+    build = representation_from_config({"name": "tree"})
+    every = {k: np.asarray(v) for k, v in dict(build(table, source="toy")).items()}
+    alone = {k: np.asarray(v) for k, v in dict(build(table[:2], source="toy")).items()}
+    first = first_rows(every, 2)
+    assert sorted(first) == sorted(alone) and len(every["roots"]) == 5
+    for name, values in alone.items():
+        np.testing.assert_array_equal(first[name], values, err_msg=name)
+    assert len(first["features"]) == every["offsets"][2] < len(every["features"])
+
+
+def test_the_recursive_network_traced_on_a_file_is_refused_naming_its_loop(
+    tmp_path: Path, jets: str
+) -> None:
+    model = {"name": "recursive", "hidden_size": 8}
+    run_dir = make_run(tmp_path, jets, model=model, representation={"name": "tree"})
+    result = runner.invoke(app, ["export", str(run_dir), "--data", jets])
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        "error: model 'recursive': layer <root> (RecursiveTagger) cannot be exported to ONNX: "
+        "Converting a tensor to a Python list at hepdl/models/recursive.py:"
+    ), result.output
+    assert "the loop over the batch's tree levels" in result.output

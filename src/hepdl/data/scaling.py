@@ -67,13 +67,21 @@ class Standardizer:
         mean, std = self._fitted(feature_names)
         x = self._check(x, len(mean), source="input to transform")
         out = np.empty(x.shape, np.float32 if x.dtype == np.float32 else np.float64)  # (N, F)
-        # In blocks of rows, each in float64 as a whole-array pass would be (the same
-        # numbers): one output array and a block's temporaries, not three (N, F) float64
-        # copies (200k x 28 rows: ~135 MB).
-        for start in range(0, len(x), _BLOCK_ROWS):
-            block = slice(start, start + _BLOCK_ROWS)
-            out[block] = (x[block].astype(np.float64) - mean) / std
+        _standardize_into(out, x, mean, std)
         return out
+
+    def transform_in_place(self, x: np.ndarray) -> np.ndarray:
+        """``transform`` of float32 ``x`` (N, F) written over ``x`` itself, the same numbers:
+        the features are then held once, not as a raw and a standardised copy. Returns ``x``,
+        whose raw values are gone (hash them before: hepdl.train.row_identity)."""
+        mean, std = self._fitted(None)
+        x = self._check(x, len(mean), source="input to transform_in_place")
+        if x.dtype != np.float32 or not x.flags.writeable:
+            raise DataError(
+                f"input to transform_in_place: a {'' if x.flags.writeable else 'read-only '}"
+                f"{x.dtype} array; expected a writeable float32 array (use transform)"
+            )
+        return _standardize_into(x, x, mean, std)
 
     def inverse_transform(self, x: np.ndarray) -> np.ndarray:
         """x * std + mean for standardised ``x`` (N, F)."""
@@ -134,3 +142,16 @@ class Standardizer:
         if x.dtype.kind not in "biuf":
             raise DataError(f"{source}: dtype {x.dtype}; expected numbers")
         return x
+
+
+def _standardize_into(
+    out: np.ndarray, x: np.ndarray, mean: np.ndarray, std: np.ndarray
+) -> np.ndarray:
+    """out = (x - mean) / std, (N, F), computed in float64 and stored in ``out``'s dtype; in
+    blocks of rows (the same numbers as a whole-array pass), so at most one block's float64
+    temporaries exist besides ``out``, not three (N, F) float64 copies (200k x 28 rows: ~135
+    MB). ``out`` may be ``x`` itself: each block is read whole before it is written."""
+    for start in range(0, len(x), _BLOCK_ROWS):
+        block = slice(start, start + _BLOCK_ROWS)
+        out[block] = (x[block].astype(np.float64) - mean) / std
+    return out

@@ -7,17 +7,26 @@ from collections.abc import Sequence
 import numpy as np
 
 from hepdl.data._messages import rows
-from hepdl.errors import DataError
+from hepdl.errors import DataError, NonFiniteInputError
 
 _MAX_LISTED = 10
 
 
-def check_finite(x: np.ndarray, *, feature_names: Sequence[str], source: str) -> None:
-    """DataError when ``x`` holds NaN or inf, naming each bad feature column.
+def check_finite(
+    x: np.ndarray,
+    *,
+    feature_names: Sequence[str],
+    source: str,
+    table_rows: np.ndarray | None = None,
+) -> None:
+    """NonFiniteInputError (a DataError) when ``x`` holds NaN or inf, naming each bad
+    feature column.
 
     ``x`` is (N, F) with F == len(feature_names); more generally (N, ..., F): rows along
     the first axis, features along the last. A 1-D ``x`` is one feature (N,). The message
     names the file (``source``), the columns, how many rows are bad and the first one.
+    ``table_rows`` (N,): the table row of each of x's rows where they are not the table's
+    (a clustering tree's nodes: each node's jet); the error's ``rows`` are table rows.
     """
     x = np.asarray(x)
     if x.dtype.kind not in "fc":
@@ -43,9 +52,12 @@ def check_finite(x: np.ndarray, *, feature_names: Sequence[str], source: str) ->
         )
     if len(columns) > _MAX_LISTED:
         parts.append(f"... ({len(columns)} columns in all)")
-    raise DataError(
+    where = np.flatnonzero(bad_rows)
+    bad_table_rows = where if table_rows is None else np.unique(np.asarray(table_rows)[where])
+    raise NonFiniteInputError(
         f"{source}: NaN or inf in feature column(s) {', '.join(parts)}; "
         f"{int(bad_rows.sum())} of {len(features)} rows affected, the first at row "
         f"{int(np.argmax(bad_rows))}. Expected finite numbers: fix or drop those rows "
-        f"(or choose other features)"
+        f"(or choose other features)",
+        rows=[int(r) for r in bad_table_rows],
     )

@@ -136,5 +136,12 @@ def file_inputs(config: Any, prep: Any, path: str, n_rows: int) -> dict[str, np.
 
 
 def first_rows(arrays: Mapping[str, Any], n_rows: int) -> dict[str, np.ndarray]:
-    """The first ``n_rows`` jets of per-jet arrays (each (N, ...))."""
+    """The first ``n_rows`` jets of per-jet arrays (each (N, ...)), or of the ``tree``
+    representation's node arrays (T nodes of N jets, ``offsets`` (N + 1,)): whole trees,
+    renumbered (``select_jets``), not the first nodes."""
+    if "offsets" in arrays and "roots" in arrays:  # the tree representation
+        from hepdl.data.representations.tree import select_jets
+
+        jets = min(n_rows, len(arrays["roots"]))
+        return select_jets({k: np.asarray(v) for k, v in arrays.items()}, np.arange(jets))
     return {name: np.asarray(values)[:n_rows] for name, values in arrays.items()}

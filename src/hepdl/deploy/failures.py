@@ -5,10 +5,11 @@ Python value (``.tolist()``, ``int(t)``, ``.item()``), the trace would freeze th
 e.g. the recursive network's loop over tree levels, so the graph would silently compute
 the example's answer for every input: such a TracerWarning is turned into an
 :class:`ExportError` naming the module that was running (a forward-hook stack) and the
-source line. Converting a tensor to a Python *boolean* (shape checks, input validation)
-is let through and recorded; the exported graph is then checked against PyTorch on inputs
-of another batch size and particle count, which catches a frozen branch. Ops the exporter
-or ONNX Runtime lacks are named with the module path from the ONNX node name.
+source line (for the recursive network also why, and what to use instead). Converting a
+tensor to a Python *boolean* (shape checks, input validation) is let through and
+recorded; the exported graph is then checked against PyTorch on inputs of another batch
+size and particle count, which catches a frozen branch. Ops the exporter or ONNX Runtime
+lacks are named with the module path from the ONNX node name.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def tracing_guard(network: Any, model: str) -> Iterator[list[str]]:
                 frozen = tracer_warning(err)
                 if frozen is None:
                     raise
-                message = _frozen_message(network, stack, frozen, err.__traceback__)
+                message = _frozen_message(network, model, stack, frozen, err.__traceback__)
                 raise ExportError(f"model '{model}': {message}") from None
             finally:
                 benign.extend(
@@ -97,16 +98,34 @@ def tracer_warning(err: BaseException) -> BaseException | None:
     return None
 
 
-def _frozen_message(network: Any, stack: list[str], warning: BaseException, tb: Any) -> str:
+def _frozen_message(
+    network: Any, model: str, stack: list[str], warning: BaseException, tb: Any
+) -> str:
     where = _model_frame(tb)
     layer = stack[-1] if stack else f"<root> ({type(network).__name__})"
     reason = str(warning).split(" might ")[0]  # "Converting a tensor to a Python list"
     return (
         f"layer {layer} cannot be exported to ONNX: {reason} at {where}; the trace would "
-        "freeze this value, which depends on the input (the recursive network's tree levels, "
-        "a packed sequence's lengths), so the graph would be wrong for other inputs. This "
-        "model has no ONNX export"
+        f"freeze this value, which depends on the input{_WHY.get(model, '')}, so the graph "
+        f"would be wrong for other inputs. This model has no ONNX export{_INSTEAD.get(model, '')}"
     )
+
+
+# Per model: which input-dependent value the trace would freeze, and what to use instead.
+_WHY = {
+    "recursive": (
+        " (the loop over the batch's tree levels: one merge per level, as many as the "
+        "tallest clustering tree has, which a traced graph, a fixed sequence of ops "
+        "without loops, cannot repeat a variable number of times)"
+    ),
+}
+_INSTEAD = {
+    "recursive": (
+        "; run it with hepdl evaluate / hepdl predict in PyTorch, or export a network of "
+        "a per-particle representation instead (lstm, gru or rnn on sequence; pfn, "
+        "particlenet or part on point_cloud)"
+    ),
+}
 
 
 def _model_frame(tb: Any) -> str:

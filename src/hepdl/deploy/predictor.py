@@ -58,7 +58,6 @@ class Predictor:
         """The predictor of a finished run. ``backend="onnx"`` runs ``onnx_file``
         (default ``run_dir/model.onnx``, written by ``hepdl export``), which must be the
         export of this run's weights."""
-        from hepdl.tasks import task_class
         from hepdl.train.artifacts import load_trained
         from hepdl.train.classical import is_classical_run, load_classical
 
@@ -69,23 +68,54 @@ class Predictor:
             raise ConfigError(f"{run_dir}: no such run directory")
         classical = is_classical_run(run_dir)
         config, model, prep = load_classical(run_dir) if classical else load_trained(run_dir)
-        if config.data.jet_clustering is not None:
-            raise ConfigError(
-                f"{run_dir}: the run clusters whole events into jets at read time "
-                "(data.jet_clustering), several jets per entry: predictions are one row per "
-                "entry of the file. Write the clustered jets to a file first "
-                "(one row per jet) and predict on that"
-            )
-        coding = task_class(config.task.kind).targets_from_saved(config.task, prep.to_dict())
-        if backend == "onnx":
+        if backend == "onnx" and config.data.jet_clustering is None:  # refused by from_parts
             from hepdl.deploy.onnx_file import open_export
 
             path = Path(onnx_file) if onnx_file is not None else run_dir / "model.onnx"
             model = open_export(path, run_dir=run_dir, classical=classical)
+        return cls.from_parts(
+            run_dir,
+            config,
+            prep,
+            model,
+            classical=classical,
+            backend=backend,
+            batch_size=batch_size,
+        )
+
+    @classmethod
+    def from_parts(
+        cls,
+        source: str | Path,
+        config: Any,
+        preprocessing: Any,
+        model: Any,
+        *,
+        classical: bool,
+        backend: str = "torch",
+        batch_size: int = 8192,
+    ) -> Predictor:
+        """The predictor of a model loaded elsewhere (a model folder,
+        ``hepdl.deploy.pretrained``): its ``config`` (ExperimentConfig), ``preprocessing``
+        and ``model`` (a network, a fitted baseline, or an ONNX Runtime session for
+        ``backend="onnx"``); ``source`` names it in errors, as a run directory would."""
+        from hepdl.tasks import task_class
+
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend '{backend}': expected one of {', '.join(BACKENDS)}")
+        if config.data.jet_clustering is not None:
+            raise ConfigError(
+                f"{source}: the run clusters whole events into jets at read time "
+                "(data.jet_clustering), several jets per entry: predictions are one row per "
+                "entry of the file. Write the clustered jets to a file first "
+                "(one row per jet) and predict on that"
+            )
+        saved = preprocessing.to_dict()
+        coding = task_class(config.task.kind).targets_from_saved(config.task, saved)
         return cls(
-            run_dir=run_dir,
+            run_dir=Path(source),
             config=config,
-            preprocessing=prep,
+            preprocessing=preprocessing,
             coding=coding,
             model=model,
             backend=backend,
@@ -129,10 +159,7 @@ class Predictor:
             name: flat_column(table, name, source=source, wanted_by=f"task.{_key(name, self)}")
             for name in self.coding.input_columns()
         }
-        rows = np.flatnonzero(valid)
-        arrays = self._inputs(table[rows] if len(rows) < n else table, source=source)
-        finite = _finite_rows(arrays, len(rows))
-        rows, arrays = rows[finite], _take(arrays, finite) if not finite.all() else arrays
+        rows, arrays = self._represented_rows(table, np.flatnonzero(valid), source=source)
         valid[:] = False
         valid[rows] = True
         named = {name: np.full(n, DEFAULT) for name in self.output_names()[:-1]}
@@ -144,6 +171,35 @@ class Predictor:
             for name, values in found.items():
                 named[name][rows] = values
         return {**named, VALID: valid}
+
+    def _represented_rows(
+        self, table: Any, rows: np.ndarray, *, source: str
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """(the rows of ``rows`` with finite inputs, their representation's arrays). The
+        representation refuses NaN or inf naming the table rows (NonFiniteInputError):
+        those rows are set aside and the rest represented again; each pass removes at
+        least one row, and there are as many passes as arrays that can hold a bad value."""
+        import awkward as ak
+
+        from hepdl.errors import NonFiniteInputError
+
+        while len(rows):
+            try:
+                # packed: a sliced table's columns are indexed views, which the
+                # representations' flat-column checks do not take as plain numbers
+                chosen = ak.to_packed(table[rows]) if len(rows) < len(table) else table
+                arrays = self._inputs(chosen, source=source)
+            except NonFiniteInputError as err:
+                bad = np.asarray(err.rows, dtype=np.int64)
+                if not len(bad):
+                    raise
+                rows = np.delete(rows, bad)
+                continue
+            finite = _finite_rows(arrays, len(rows))
+            if not finite.all():
+                rows, arrays = rows[finite], _take(arrays, finite)
+            return rows, arrays
+        return rows, {}
 
     def _representation_name(self) -> str:
         return str(self.preprocessing.representation["name"])

@@ -4,10 +4,11 @@ The graph takes the raw flat features ``features`` (N, F) float32, as the repres
 writes them, casts them to float64 and standardises them with the run's Standardizer
 (both as ``hepdl evaluate`` does), then runs the estimator's converted graph in float64
 where skl2onnx can convert it so (a tree's thresholds compared in float32 could send a row
-near a threshold down another branch), in float32 otherwise (the BDT; ``hepdl.exporter``
-says which). Its one
-output ``output`` is what ``classical_outputs`` returns: class probabilities (N, K) of a
-classifier (no ZipMap), the standardised targets (N, T) of a regressor, float64.
+near a threshold down another branch), in float32 otherwise (``hepdl.exporter`` says
+which). The BDT (HistGradientBoosting), which skl2onnx cannot convert, is built from its
+trees by ``hepdl.deploy.hgb_onnx``, with float64 thresholds. Its one output ``output`` is
+what ``classical_outputs`` returns: class probabilities (N, K) of a classifier (no
+ZipMap), the standardised targets (N, T) of a regressor, float64.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def export_classical(run_dir: Path, *, opset: int, data: str | None) -> tuple[by
 
     from hepdl.data.scaling import Standardizer
     from hepdl.deploy import example_inputs as examples
+    from hepdl.deploy.hgb_onnx import hgb_to_onnx, is_hist_gradient_boosting
     from hepdl.deploy.metadata import attach, describe, output_meaning
     from hepdl.deploy.onnx_export import CHECK_JETS, OUTPUT, TRACE_JETS, parity
     from hepdl.train.classical import classical_outputs, load_classical
@@ -43,11 +45,19 @@ def export_classical(run_dir: Path, *, opset: int, data: str | None) -> tuple[by
     def standardised(x: np.ndarray) -> np.ndarray:
         return scaler.transform(x).astype(np.float64) if scaler else x.astype(np.float64)
 
-    graph, dtype = _convert(estimator, config.model.name, standardised(rows), opset=opset)
+    if is_hist_gradient_boosting(estimator):  # the bdt: skl2onnx cannot convert it
+        graph = hgb_to_onnx(estimator, config.model.name, width=rows.shape[1], opset=opset)
+        dtype: Any = np.float64
+        exporter = (
+            "hepdl.deploy.hgb_onnx (ai.onnx.ml TreeEnsembleRegressor), float64 thresholds, "
+            "float32 raw scores, computing in float64"
+        )
+    else:
+        graph, dtype = _convert(estimator, config.model.name, standardised(rows), opset=opset)
+        exporter = f"skl2onnx {skl2onnx.__version__}, computing in {np.dtype(dtype).name}"
     _prepend_standardizer(graph, prep.standardizer, width=rows.shape[1], dtype=dtype)
     _single_output(graph, OUTPUT)
     width = classical_outputs(estimator, standardised(rows)).shape[1]
-    exporter = f"skl2onnx {skl2onnx.__version__}, computing in {np.dtype(dtype).name}"
     shapes = [{"name": INPUT, "dtype": "float32", "shape": ["batch", rows.shape[1]]}]
     props = describe(
         config,
@@ -115,8 +125,13 @@ def _first_line(err: BaseException | None) -> str:
 
 
 def _prepend_standardizer(graph: Any, standardizer: dict | None, *, width: int, dtype: Any) -> None:
-    """Input ``features`` (N, F) float32 -> Cast to float64 -> (x - mean) / std -> the
-    converter's input ``X`` (cast to float32 for an estimator converted in float32)."""
+    """Input ``features`` (N, F) float32 -> Cast to float64 -> (x - mean) / std -> Cast
+    to float32 -> the converter's input ``X`` (cast back to float64 for an estimator
+    converted in float64). The float32 step is Standardizer.transform's (float32 in,
+    float32 out): without it a row whose standardised value lies between its float32
+    rounding and a tree's float64 threshold would take the other branch than in
+    ``hepdl evaluate`` (a BDT on the training rows, whose bins set the thresholds: up to
+    1e-2 in probability)."""
     from onnx import TensorProto, helper, numpy_helper
 
     converted = graph.graph.input[0].name
@@ -132,8 +147,10 @@ def _prepend_standardizer(graph: Any, standardizer: dict | None, *, width: int, 
             helper.make_node("Sub", ["hepdl_features_f64", "hepdl_mean"], ["hepdl_centred"])
         )
         nodes.append(helper.make_node("Div", ["hepdl_centred", "hepdl_std"], [scaled]))
+    rounded = "hepdl_scaled_f32"  # what Standardizer.transform returns for float32 rows
+    nodes.append(helper.make_node("Cast", [scaled], [rounded], to=TensorProto.FLOAT))
     target = TensorProto.DOUBLE if dtype == np.float64 else TensorProto.FLOAT
-    nodes.append(helper.make_node("Cast", [scaled], [converted], to=target))
+    nodes.append(helper.make_node("Cast", [rounded], [converted], to=target))
     for node in reversed(nodes):
         graph.graph.node.insert(0, node)
     del graph.graph.input[:]

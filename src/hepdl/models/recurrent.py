@@ -16,7 +16,9 @@ at AUC ~0.71, the plateau of a model that has only learnt the pT spectrum.
 
 The jet embedding is the last layer's final state, read at each jet's own last particle
 (packed sequences), so padding never enters the result; with ``bidirectional`` the
-backward direction's final state (at the first particle) is concatenated. The ``mlp`` head
+backward direction's final state (at the first particle) is concatenated. The ONNX
+exporter cannot trace packed sequences: while tracing (``hepdl export``), the same states
+come from the padded sequence (``padded_embedding``, gathers at each jet's length). The ``mlp`` head
 turns it into logits (B, out_features); ``probabilities`` applies the output activation.
 
 Backbone and head (``hepdl.models``): ``forward_features`` is the input normalisation, the
@@ -132,16 +134,70 @@ class RecurrentTagger(MLPHeaded, nn.Module):
                 f"{type(self).__name__}: mask has a real particle after padding; expected "
                 "each jet's particles first, then padding (the sequence representation's layout)"
             )
-        # Packing stops each jet at its own length; an empty jet is read for one step, of
-        # zeros rather than whatever its padding holds.
+        # An empty jet is read for one step, of zeros rather than whatever its padding holds.
         features = self._standardise(features, mask)  # (B, P, F), 0 where padded
+        if torch.jit.is_tracing():  # ONNX export: no packed sequences in a traced graph
+            embedding = self.padded_embedding(features, mask)
+        else:
+            embedding = self._packed_embedding(features, mask)
+        return self.head.forward_features(embedding)  # (B, num_features)
+
+    def _packed_embedding(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The last layer's final states (B, D * H), packing stopping each jet at its own
+        length: the path training and evaluation take."""
         lengths = mask.sum(dim=1).clamp(min=1).cpu()  # (B,)
         packed = pack_padded_sequence(features, lengths, batch_first=True, enforce_sorted=False)
         _, state = self.recurrent(packed)
         final = state[0] if isinstance(state, tuple) else state  # (layers * D, B, H)
         # The last layer's states: forward, then backward when bidirectional.
-        embedding = torch.cat(list(final[-self.directions :]), dim=1)  # (B, D * H)
-        return self.head.forward_features(embedding)  # (B, num_features)
+        return torch.cat(list(final[-self.directions :]), dim=1)  # (B, D * H)
+
+    def padded_embedding(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """What ``_packed_embedding`` computes, from the padded sequence (B, P, F), in ops a
+        traced graph holds with dynamic B and P (the exporter has no packed sequences).
+
+        The forward direction reads the padding after each jet's particles, which cannot
+        reach its state at the jet's last particle: that state is gathered from the
+        outputs. The backward direction must start at each jet's own last particle, so it
+        reads each jet reversed by its own length (the padding still last); its final
+        state, its output at the reversed jet's last particle, sits at particle 0 once
+        its outputs are put back in the jet's order. Stacked bidirectional layers feed
+        the next one both directions' outputs per particle, so these run layer by layer,
+        with the trained weights (evaluation only: no dropout between layers).
+        """
+        lengths = mask.sum(dim=1).clamp(min=1)  # (B,)
+        last = (lengths - 1)[:, None, None]  # (B, 1, 1) each jet's last particle
+        if self.directions == 1:
+            outputs, _ = self.recurrent(features)  # (B, P, H), the last layer's
+            return _at(outputs, last)  # (B, H)
+        # (B, P): particle t of the reversed jet; padding slots map to themselves.
+        position = torch.ones_like(mask, dtype=torch.long).cumsum(dim=1) - 1
+        flip = torch.where(position < lengths[:, None], lengths[:, None] - 1 - position, position)
+        flip = flip[..., None]  # (B, P, 1)
+        x = features  # (B, P, C): the layer's input
+        for layer in range(self.recurrent.num_layers):
+            forward_out, _ = self._direction(layer, "")(x)  # (B, P, H)
+            reversed_out, _ = self._direction(layer, "_reverse")(_along(x, flip))
+            x = torch.cat([forward_out, _along(reversed_out, flip)], dim=2)  # (B, P, 2H)
+        hidden = self.recurrent.hidden_size
+        # The backward direction ends at each jet's first particle, back in place at 0.
+        return torch.cat([_at(x[..., :hidden], last), x[:, 0, hidden:]], dim=1)  # (B, 2H)
+
+    def _direction(self, layer: int, suffix: str) -> nn.RNNBase:
+        """A one-layer, one-direction recurrent module of this cell holding layer
+        ``layer``'s parameters of direction ``suffix`` ("" or "_reverse"), not registered
+        (the state_dict stays as trained)."""
+        source = self.recurrent
+        width = source.input_size if layer == 0 else source.hidden_size * self.directions
+        single = CELLS[self.cell](
+            input_size=width,
+            hidden_size=source.hidden_size,
+            bias=source.bias,
+            batch_first=True,
+        )
+        for name in list(single._flat_weights_names):
+            setattr(single, name, getattr(source, f"{name[:-1]}{layer}{suffix}"))
+        return single.train(False)
 
     def _standardise(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Features of the real particles standardised, padded slots 0; (B, P, F)."""
@@ -183,3 +239,13 @@ class GRUTagger(RecurrentTagger):
     """``rnn`` with gated recurrent units."""
 
     cell = "gru"
+
+
+def _at(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values (B, P, C) at particle index (B, 1, 1) of each jet -> (B, C)."""
+    return values.gather(1, index.expand(-1, 1, values.shape[2]))[:, 0]
+
+
+def _along(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values (B, P, C) reordered along the particles by index (B, P, 1) -> (B, P, C)."""
+    return values.gather(1, index.expand(-1, -1, values.shape[2]))

@@ -195,23 +195,24 @@ _PREPROCESSING_TYPES: dict[str, tuple[type | None, ...]] = {
     "targets": (dict, None),
     "written_by": (dict,),
 }
-_JSON_NAMES = {dict: "an object", list: "a list", int: "an integer", None: "null"}
+_JSON_NAMES = {dict: "an object", list: "a list", int: "an integer", str: "a string", None: "null"}
 
 
-def read_run_json(path: Path, *, shape: type = dict) -> Any:
+def read_run_json(path: Path, *, shape: type = dict, damaged: str = "the run directory") -> Any:
     """The JSON value of a run's file ``path``, which must be of ``shape`` (an object by
-    default); DataError naming the file when it is unreadable, not JSON or another shape."""
+    default); DataError naming the file when it is unreadable, not JSON or another shape
+    (``damaged``: what the error calls damaged)."""
     path = Path(path)
     try:
         value = json.loads(path.read_bytes())
     except OSError as err:
         raise DataError(f"{path}: cannot read it ({err.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err}); the run directory is damaged") from None
+        raise DataError(f"{path}: not valid JSON ({err}); {damaged} is damaged") from None
     if not isinstance(value, shape):
         raise DataError(
             f"{path}: expected {_JSON_NAMES.get(shape, shape.__name__)} at the top, got "
-            f"{type(value).__name__}; the run directory is damaged"
+            f"{type(value).__name__}; {damaged} is damaged"
         )
     return value
 
@@ -241,15 +242,19 @@ def read_run_npz(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
         ) from None
 
 
-def read_preprocessing(path: Path) -> Preprocessing:
-    """A run's ``preprocessing.json``; DataError naming the file and the key when it is
-    not JSON, not an object, lacks a key, has an unknown one or one of another type."""
-    raw = read_run_json(path)
-    required = {"representation", "feature_names", "standardizer"}
+def record_problems(
+    raw: Mapping[str, Any],
+    types: Mapping[str, tuple[type | None, ...]],
+    *,
+    required: set[str],
+) -> list[str]:
+    """What is wrong with the JSON object ``raw`` against ``types`` (each key and the JSON
+    types its value may have, None: null): the ``required`` keys it lacks, the keys it has
+    that ``types`` does not know, and the values of another type; [] when nothing is."""
     problems = [f"'{key}' is missing" for key in sorted(required - raw.keys())]
-    problems += [f"unknown key '{key}'" for key in sorted(raw.keys() - _PREPROCESSING_TYPES.keys())]
+    problems += [f"unknown key '{key}'" for key in sorted(raw.keys() - types.keys())]
     for key, value in raw.items():
-        allowed = _PREPROCESSING_TYPES.get(key)
+        allowed = types.get(key)
         if allowed is None or any(
             value is None if t is None else isinstance(value, t) and not isinstance(value, bool)
             for t in allowed
@@ -257,45 +262,98 @@ def read_preprocessing(path: Path) -> Preprocessing:
             continue
         wanted = " or ".join(_JSON_NAMES[t] for t in allowed)
         problems.append(f"'{key}' should be {wanted}, got {type(value).__name__}")
+    return problems
+
+
+def read_preprocessing(path: Path) -> Preprocessing:
+    """A run's ``preprocessing.json``; DataError naming the file and the key when it is
+    not JSON, not an object, lacks a key, has an unknown one or one of another type."""
+    return preprocessing_from_dict(read_run_json(path), path=path)
+
+
+def preprocessing_from_dict(
+    raw: Mapping[str, Any], *, path: Path, where: str = "", damaged: str = "the run directory"
+) -> Preprocessing:
+    """The ``Preprocessing`` of the JSON object ``raw``, read from file ``path`` (at key
+    ``where`` of it, "" for the whole file), checked as :func:`read_preprocessing` does;
+    ``damaged``: what its errors call damaged."""
+    required = {"representation", "feature_names", "standardizer"}
+    problems = record_problems(raw, _PREPROCESSING_TYPES, required=required)
     names = [raw.get(k) for k in ("feature_names", "class_names")]
     if not problems and not all(all(isinstance(n, str) for n in v or []) for v in names):
         problems.append("'feature_names' and 'class_names' should hold strings")
     if not problems and not isinstance(raw["representation"].get("name"), str):
         problems.append("'representation' should have a 'name' string")
     if problems:
+        at = f" '{where}'" if where else ""
         raise DataError(
-            f"{path}: not a hepdl preprocessing record: {'; '.join(problems)}; the run "
-            "directory is damaged"
+            f"{path}:{at} not a hepdl preprocessing record: {'; '.join(problems)}; "
+            f"{damaged} is damaged"
         )
     if "written_by" in raw:  # runs before the record: format 1
         check_run_format(raw["written_by"], path=path)
     return Preprocessing(**raw)
 
 
-def load_trained(run_dir: Path) -> tuple[ExperimentConfig, Any, Preprocessing]:
-    """The config, the model with its best weights (eval mode) and the preprocessing."""
-    from hepdl.models import create_model
-    from hepdl.train._compatibility import load_weights
-
-    run_dir = Path(run_dir)
-    for name in ("config.yaml", "preprocessing.json", "model.safetensors"):
-        if not (run_dir / name).is_file():
-            raise ConfigError(f"{run_dir}: not a finished hepdl run ({name} is missing)")
+def trained_hyperparameters(config: ExperimentConfig, prep: Preprocessing) -> dict[str, Any]:
+    """The keyword arguments ``create_model(config.model.name, ...)`` builds the run's
+    network with: the model section's options, the input width and the task's head (its
+    output units from the saved class names or targets)."""
     from hepdl.tasks import task_class
 
-    config = load_config(run_dir / "config.yaml")
-    prep = read_preprocessing(run_dir / "preprocessing.json")
     coding = task_class(config.task.kind).targets_from_saved(config.task, prep.to_dict())
-    hyper = model_hyperparameters(
+    return model_hyperparameters(
         config.model,
         representation=str(prep.representation.get("name")),
         in_features=len(prep.feature_names),
         head=coding.head_options,
     )
-    model = create_model(config.model.name, **hyper)
-    load_weights(model, run_dir / "model.safetensors", model_name=config.model.name)
+
+
+def build_trained(config: ExperimentConfig, prep: Preprocessing, weights_path: Path) -> Any:
+    """The network of ``config`` and ``prep`` with the weights of ``weights_path`` (a
+    ``.safetensors`` file, loaded without pickle; its names and shapes checked against the
+    network first), in eval mode. What a run directory and a model folder
+    (``hepdl.deploy.pretrained``) both rebuild their network with."""
+    from hepdl.models import create_model
+    from hepdl.train._compatibility import load_weights
+
+    model = create_model(config.model.name, **trained_hyperparameters(config, prep))
+    load_weights(model, Path(weights_path), model_name=config.model.name)
     model.eval()
-    return config, model, prep
+    return model
+
+
+def load_estimator(path: Path, *, model_name: str) -> Any:
+    """The fitted scikit-learn baseline ``model_name`` of the skops file ``path``, loaded
+    without pickle: every type in the file is audited, and one outside plain scikit-learn
+    estimators and the few the baseline is known to hold is refused (DataError)."""
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    from hepdl.train.classical import _TRUSTED_TYPES
+
+    trusted = _TRUSTED_TYPES[model_name]
+    try:
+        return sio.load(path, trusted=trusted)
+    except UntrustedTypesFoundException as err:
+        raise DataError(
+            f"{path}: refusing to load: it holds types a fitted '{model_name}' does not "
+            f"contain ({err}); expected only scikit-learn estimators and {trusted}"
+        ) from None
+    except Exception as err:  # a truncated or foreign file: skops raises many kinds
+        raise DataError(f"{path}: not a readable skops model file ({err})") from None
+
+
+def load_trained(run_dir: Path) -> tuple[ExperimentConfig, Any, Preprocessing]:
+    """The config, the model with its best weights (eval mode) and the preprocessing."""
+    run_dir = Path(run_dir)
+    for name in ("config.yaml", "preprocessing.json", "model.safetensors"):
+        if not (run_dir / name).is_file():
+            raise ConfigError(f"{run_dir}: not a finished hepdl run ({name} is missing)")
+    config = load_config(run_dir / "config.yaml")
+    prep = read_preprocessing(run_dir / "preprocessing.json")
+    return config, build_trained(config, prep, run_dir / "model.safetensors"), prep
 
 
 def run_task_kind(run_dir: Path) -> str:

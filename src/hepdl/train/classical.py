@@ -252,29 +252,16 @@ def is_classical_run(run_dir: Path) -> bool:
 
 def load_classical(run_dir: Path) -> tuple[ExperimentConfig, Any, Any]:
     """The config, the fitted estimator and the ``Preprocessing`` of a classical run."""
-    import skops.io as sio
-    from skops.io.exceptions import UntrustedTypesFoundException
-
     from hepdl.models.classical import check_classical_options
-    from hepdl.train.artifacts import read_preprocessing
+    from hepdl.train.artifacts import load_estimator, read_preprocessing
 
     run_dir = Path(run_dir)
     for name in ("config.yaml", "preprocessing.json", MODEL_FILE):
         if not (run_dir / name).is_file():
             raise ConfigError(f"{run_dir}: not a finished hepdl classical run ({name} is missing)")
     config = _saved_config(run_dir / "config.yaml")
-    name = config.model.name
-    check_classical_options(name, config.model.options())
-    path = run_dir / MODEL_FILE
-    try:
-        estimator = sio.load(path, trusted=_TRUSTED_TYPES[name])
-    except UntrustedTypesFoundException as err:
-        raise DataError(
-            f"{path}: refusing to load: it holds types a fitted '{name}' does not contain "
-            f"({err}); expected only scikit-learn estimators and {_TRUSTED_TYPES[name]}"
-        ) from None
-    except Exception as err:  # a truncated or foreign file: skops raises many kinds
-        raise DataError(f"{path}: not a readable skops model file ({err})") from None
+    check_classical_options(config.model.name, config.model.options())
+    estimator = load_estimator(run_dir / MODEL_FILE, model_name=config.model.name)
     prep = read_preprocessing(run_dir / "preprocessing.json")
     return config, estimator, prep
 

@@ -14,11 +14,16 @@ the same keys). The run keeps the sorted keys of its training, validation and te
 
 Arrays that are not one entry per row (the node arrays of clustering trees) are left out
 of the keys; a sample with none gets no file.
+
+Training standardises a sample's features in place (``hepdl.train.prepared``: the rows
+are held once), so it takes their keys first with :func:`keep_row_keys`; from then on
+:func:`sample_row_keys` of that sample returns those keys, of the rows as they were read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,9 @@ import numpy as np
 
 ROW_KEYS_FILE = "row_keys.npz"
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio: spreads the bits
+# id(sample) -> the keys of its rows as read, for samples whose arrays were then changed in
+# place; an entry goes with its sample (so an id is never reused while in here).
+_KEPT: dict[int, np.ndarray | None] = {}
 
 
 def row_keys(inputs: Mapping[str, Any], n_rows: int) -> np.ndarray | None:
@@ -67,8 +75,34 @@ def fingerprint(keys: np.ndarray) -> str:
 
 
 def sample_row_keys(sample: Any) -> np.ndarray | None:
-    """:func:`row_keys` of a sample's inputs (``hepdl.train.inputs.LabeledSample``)."""
+    """:func:`row_keys` of a sample's inputs (``hepdl.train.inputs.LabeledSample``): those
+    :func:`keep_row_keys` took before its arrays were changed in place, if it did."""
+    if id(sample) in _KEPT:
+        return _KEPT[id(sample)]
     return row_keys(sample.inputs, len(sample.labels))
+
+
+def keep_row_keys(sample: Any) -> np.ndarray | None:
+    """The keys (N,) of ``sample``'s rows as they are now, kept as its
+    :func:`sample_row_keys` for as long as the sample lives: call it before changing the
+    sample's arrays in place (once: :func:`require_as_read`)."""
+    require_as_read(sample)
+    keys = row_keys(sample.inputs, len(sample.labels))
+    weakref.finalize(sample, _KEPT.pop, id(sample), None)
+    _KEPT[id(sample)] = keys
+    return keys
+
+
+def require_as_read(sample: Any) -> None:
+    """RuntimeError for a sample whose arrays were changed in place after
+    :func:`keep_row_keys` (standardised by an earlier ``prepare_data``): reused, it would be
+    scaled twice, or trained on as if it were raw."""
+    if id(sample) in _KEPT:
+        raise RuntimeError(
+            f"the sample of {sample.source} was standardised in place by an earlier "
+            "prepare_data, so its arrays are no longer the rows as read; read it again "
+            "(hepdl.train.inputs.load_sample) instead of reusing it"
+        )
 
 
 def write_row_keys(

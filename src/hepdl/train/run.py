@@ -17,6 +17,15 @@ from hepdl.train.artifacts import (
     write_json,
 )
 from hepdl.train.final_evaluation import write_test_evaluation
+from hepdl.train.interrupt import Stopped, activity
+
+
+def _left_behind(marked: list[Path]) -> str:
+    """What a run stopped outside its fit leaves: its folders marked FAILED, or none."""
+    if not marked:
+        return "no run directory was written"
+    folders = ", ".join(str(m.parent) for m in marked)
+    return f"{folders} marked FAILED (checkpoints of complete epochs kept)"
 
 
 def train_experiment(
@@ -39,8 +48,10 @@ def train_experiment(
         try:
             result = _train_experiment(config, run_dir=run_dir, progress=progress, resume=resume)
         except BaseException as err:
-            for folder in {Path(d) for d in (run_dir, resume, *created) if d is not None}:
-                mark_failed(folder, err)
+            folders = {Path(d) for d in (run_dir, resume, *created) if d is not None}
+            marked = [m for m in (mark_failed(f, err) for f in sorted(folders)) if m is not None]
+            if isinstance(err, Stopped):  # SIGTERM / SIGINT outside the fit: say what is left
+                err.kept.append(_left_behind(marked))
             raise
     (Path(result.run_dir) / FAILED_FILE).unlink(missing_ok=True)
     return result
@@ -77,14 +88,9 @@ def _train_experiment(
     import lightning as L
 
     from hepdl.tasks import create_task
-    from hepdl.train._fit import fit_in_run_dir, load_evaluated_weights
-    from hepdl.train._timing import run_costs, timed_scores
+    from hepdl.train._fit import fit_in_run_dir
     from hepdl.train._tree_batches import batch_loader
-    from hepdl.train.artifacts import Preprocessing, save_trained
-    from hepdl.train.inputs import tested_rows
-    from hepdl.train.predict import predict_probabilities
     from hepdl.train.prepared import prepare_data
-    from hepdl.train.row_identity import write_row_keys
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     if config.data.streaming is not None:  # files larger than memory
@@ -99,7 +105,7 @@ def _train_experiment(
         return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
     data = prepare_data(config, progress=progress)
     sample, coding, model, targets = data.sample, data.coding, data.model, data.targets
-    train_idx, val_idx, test_idx = data.train_idx, data.val_idx, data.test_idx
+    train_idx, val_idx = data.train_idx, data.val_idx
     task = create_task(config.task, model, **coding.task_options(config.evaluate))
 
     from hepdl.train.distributed import agree_run_dir
@@ -136,6 +142,31 @@ def _train_experiment(
         metrics, history = wait_for_rank_zero(trainer, run_dir)
         return TrainResult(run_dir=run_dir, metrics=metrics, history=history)
 
+    with activity("evaluating the trained model"):
+        return _evaluate(config, data, task, trainer, best, epoch_timer, train_loader, run_dir)
+
+
+def _evaluate(
+    config: ExperimentConfig,
+    data: Any,
+    task: Any,
+    trainer: Any,
+    best: Any,
+    epoch_timer: Any,
+    train_loader: Any,
+    run_dir: Path,
+) -> TrainResult:
+    """After the fit (rank 0): the best weights, the saved model, the row keys, history
+    and the test evaluation (metrics.json last)."""
+    from hepdl.train._fit import load_evaluated_weights
+    from hepdl.train._timing import run_costs, timed_scores
+    from hepdl.train.artifacts import Preprocessing, save_trained
+    from hepdl.train.inputs import tested_rows
+    from hepdl.train.predict import predict_probabilities
+    from hepdl.train.row_identity import write_row_keys
+
+    sample, coding, model = data.sample, data.coding, data.model
+    train_idx, val_idx, test_idx = data.train_idx, data.val_idx, data.test_idx
     recalibrated = load_evaluated_weights(task, best, train_loader, config)
     preprocessing = Preprocessing(
         representation=sample.representation,

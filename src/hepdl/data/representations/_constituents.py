@@ -20,7 +20,7 @@ import numpy as np
 
 from hepdl.data._messages import rows
 from hepdl.data.representations._table import is_jagged, require_columns
-from hepdl.errors import DataError
+from hepdl.errors import DataError, NonFiniteInputError
 from hepdl.physics import kinematics
 
 FOUR_MOMENTUM_COLUMNS: tuple[str, ...] = ("part_px", "part_py", "part_pz", "part_energy")
@@ -203,8 +203,9 @@ def flat_column(
     bad = ~np.isfinite(values)
     if bad.any():
         bad_rows = np.unique(np.repeat(np.arange(len(counts)), counts)[bad])
-        raise DataError(
+        raise NonFiniteInputError(
             f"{source}: column '{name}' has NaN or inf in {rows(len(bad_rows))}, the first "
-            f"at row {int(bad_rows[0])}; expected finite numbers"
+            f"at row {int(bad_rows[0])}; expected finite numbers",
+            rows=[int(r) for r in bad_rows],
         )
     return values, counts

@@ -135,7 +135,7 @@ class TreeRepresentation:
             for name in self._features
         ]
         features = np.stack(columns, axis=1) if columns else np.zeros((len(momenta), 0))
-        check_finite(features, feature_names=self._features, source=source)
+        check_finite(features, feature_names=self._features, source=source, table_rows=node_jet)
         tree["features"] = features.astype(np.float32)  # (T, F)
         tree["momenta"] = momenta.astype(np.float32)
         return tree
