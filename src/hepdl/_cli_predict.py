@@ -63,8 +63,12 @@ def predict(
     from hepdl.deploy.predict_file import predict_to_file
 
     kept = [name.strip() for name in keep.split(",") if name.strip()] if keep else []
+    from hepdl.train.interrupt import activity
+
     try:
-        with fail_on_full_disk():
+        # SIGTERM / SIGINT (cli.main's handlers): the temporary is removed on the way out
+        stop = activity(f"predicting {data}", kept=f"nothing was written to {out}")
+        with fail_on_full_disk(), stop:
             summary = predict_to_file(
                 run_dir,
                 data,
@@ -82,7 +86,7 @@ def predict(
             )
     except HepdlError as err:
         fail(err)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # called without cli.main's handlers (a CliRunner, a script)
         typer.secho(f"error: interrupted; nothing written to {out}", fg="red", err=True)
         raise typer.Exit(code=INTERRUPTED) from None
     for line in summary.lines():

@@ -252,8 +252,12 @@ def test_onnx_backend_runs_the_export_in_the_folder(trained, folder):
     np.testing.assert_allclose(got["score"], want["score"], atol=1e-5)
     np.testing.assert_array_equal(got["valid"], want["valid"])
     export_onnx(runs["regression"][0], onnx_file, overwrite=True)  # other weights: refused
-    with pytest.raises(ConfigError, match="is the export of other weights than run"):
+    with pytest.raises(ConfigError, match="is the export of other weights than run") as err:
         from_pretrained(folder, backend="onnx")
+    assert str(err.value).endswith(
+        f"export it again: hepdl export RUN_DIR --out {onnx_file} --overwrite, RUN_DIR the "
+        "run this folder was saved from"
+    )
 
 
 def test_another_run_format_is_refused(folder):

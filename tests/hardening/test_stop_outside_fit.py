@@ -114,3 +114,23 @@ def test_stopped_while_evaluating_marks_the_run_failed(config: Path) -> None:
     assert not (run / "metrics.json").exists()
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert not [p for p in run.rglob("*") if p.name.endswith(".tmp")]  # no half-written file
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_stopped_while_predicting_leaves_no_output(tmp_path: Path, signum: int, code: int) -> None:
+    from tests.deploy.runs import make_run, write_jet_file
+
+    jets = write_jet_file(tmp_path / "jets.parquet")
+    run = make_run(tmp_path, jets, model={"name": "mlp"}, representation={"name": "substructure"})
+    out = tmp_path / "scores.parquet"
+    before = _files(tmp_path)
+    target = ("hepdl.data.chunked", "iter_chunks")  # reached with the temporary open
+    args = ["predict", str(run), "--data", jets, "--out", str(out)]
+    rc, _, stderr = _stopped(target, args, signum, tmp_path / "inside")
+    assert rc == code, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == (
+        f"stopped: stopped by {signal.Signals(signum).name} while predicting {jets}; "
+        f"nothing was written to {out}"
+    )
+    assert _files(tmp_path) == sorted([*before, "inside"])  # no output, no temporary

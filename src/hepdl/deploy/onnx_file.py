@@ -41,11 +41,15 @@ def recording_weights(blob: bytes, run_dir: Path, *, classical: bool) -> bytes:
     return graph.SerializeToString()
 
 
-def open_export(path: Path, *, run_dir: Path, classical: bool) -> Any:
-    """An ONNX Runtime session of ``path``, the export of run ``run_dir``."""
+def open_export(
+    path: Path, *, run_dir: Path, classical: bool, exported_by: str | None = None
+) -> Any:
+    """An ONNX Runtime session of ``path``, the export of the weights in ``run_dir`` (a run
+    or a model folder). ``exported_by``: the command that writes it (default: ``hepdl
+    export`` of ``run_dir``), for the errors' advice."""
     from hepdl.deploy.onnx_export import onnx_session
 
-    again = f"hepdl export {run_dir} --out {path} --overwrite"
+    again = exported_by or f"hepdl export {run_dir} --out {path} --overwrite"
     if not path.is_file():
         raise ConfigError(f"{path}: no such ONNX file; write it with: hepdl export {run_dir}")
     try:

@@ -247,7 +247,13 @@ def from_pretrained(
                 f"{folder / ONNX_FILE}: no such file; backend 'onnx' runs the export of the "
                 f"folder's weights: hepdl export RUN_DIR --out {folder / ONNX_FILE}"
             )
-        model = open_export(folder / ONNX_FILE, run_dir=folder, classical=classical)
+        model = open_export(
+            folder / ONNX_FILE,
+            run_dir=folder,
+            classical=classical,
+            exported_by=f"hepdl export RUN_DIR --out {folder / ONNX_FILE} --overwrite, RUN_DIR "
+            "the run this folder was saved from",
+        )
     elif classical:
         model = load_estimator(folder / CLASSICAL_FILE, model_name=config.model.name)
     else:
