@@ -20,6 +20,10 @@ import yaml
 
 from hepdl.deploy.example_inputs import toy_jets
 
+# A small PFN on 16-particle point clouds: the per-particle case of the prediction tests.
+POINTS = {"name": "point_cloud", "max_particles": 16}
+PFN = {"name": "pfn", "phi_sizes": [8, 8], "f_sizes": [8]}
+
 
 def write_jet_file(path: Path, *, n_jets: int = 60, most_particles: int = 20, seed: int = 0) -> str:
     """Toy jets (constituents, a label, a regression target ``gen_pt`` and its baseline

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import typer
 import uproot
-from tests.deploy.runs import make_run, write_jet_file
+from tests.deploy.runs import PFN, POINTS, make_run, write_jet_file
 from typer.testing import CliRunner
 
 from hepdl import __version__
@@ -23,8 +23,6 @@ from hepdl.deploy.predict_file import check_entry_count
 from hepdl.deploy.predictor import Predictor
 from hepdl.errors import DataError
 
-POINTS = {"name": "point_cloud", "max_particles": 16}
-PFN = {"name": "pfn", "phi_sizes": [8, 8], "f_sizes": [8]}
 N_JETS = 45
 EMPTY = [2, 30]  # jets written without constituents
 PREDICTED = ["hepdl_score", "hepdl_p_qcd", "hepdl_p_top", "hepdl_valid"]

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import awkward as ak
 import numpy as np
 import pytest
-from tests.deploy.runs import make_run, write_jet_file
+from tests.deploy.runs import PFN, POINTS, make_run, write_jet_file
 from typer.testing import CliRunner
 
 from hepdl.cli import app
@@ -21,8 +21,6 @@ from hepdl.data import read_table
 from hepdl.deploy.predictor import Predictor
 from hepdl.errors import ConfigError
 
-POINTS = {"name": "point_cloud", "max_particles": 16}
-PFN = {"name": "pfn", "phi_sizes": [8, 8], "f_sizes": [8]}
 REGRESSION = {
     "kind": "regress",
     "targets": ["gen_pt"],

@@ -297,8 +297,8 @@ class StreamingDataset(IterableDataset):
     def _compute(self, chunk: Chunk) -> dict[str, np.ndarray]:
         import awkward as ak
 
+        from hepdl.data.entries import flat_numeric
         from hepdl.data.labels import labels_from_column
-        from hepdl.data.representations._table import flat_numeric
         from hepdl.data.side_arrays import side_rows
 
         table = read_chunk(chunk, columns=self.read_columns)

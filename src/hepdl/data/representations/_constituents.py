@@ -19,7 +19,8 @@ import awkward as ak
 import numpy as np
 
 from hepdl.data._messages import rows
-from hepdl.data.representations._table import is_jagged, require_columns
+from hepdl.data.entries import is_jagged
+from hepdl.data.representations._table import require_columns
 from hepdl.errors import DataError, NonFiniteInputError
 from hepdl.physics import kinematics
 

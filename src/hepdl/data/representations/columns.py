@@ -8,8 +8,9 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from hepdl.data.entries import flat_numeric
 from hepdl.data.representations._registry import register_representation
-from hepdl.data.representations._table import flat_numeric, require_columns
+from hepdl.data.representations._table import require_columns
 from hepdl.data.validation import check_finite
 from hepdl.errors import ConfigError
 

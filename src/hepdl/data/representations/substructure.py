@@ -13,8 +13,9 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from hepdl.data.entries import is_jagged
 from hepdl.data.representations._registry import register_representation
-from hepdl.data.representations._table import is_jagged, require_columns
+from hepdl.data.representations._table import require_columns
 from hepdl.data.validation import check_finite
 from hepdl.errors import ConfigError, DataError
 from hepdl.text import did_you_mean
