@@ -21,6 +21,7 @@ from hepdl._cli_optim import register as register_optim_commands
 from hepdl._cli_predict import register as register_predict_commands
 from hepdl._cli_pretrained import register as register_pretrained_commands
 from hepdl._cli_scan import register as register_scan_commands
+from hepdl._cli_showers import register as register_shower_commands
 from hepdl.errors import HepdlError
 from hepdl.scratch.cli import app as scratch_app
 
@@ -190,6 +191,7 @@ register_compare_commands(app)
 register_deploy_commands(app)
 register_predict_commands(app)
 register_pretrained_commands(app)
+register_shower_commands(app)
 
 
 def main() -> None:
