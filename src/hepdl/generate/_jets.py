@@ -235,11 +235,12 @@ def leading(jets: Jets) -> np.ndarray:
 def jet_columns(jets: Jets, particles: Particles) -> dict[str, np.ndarray]:
     """The per-jet and flat per-constituent output arrays of ``jets``.
 
-    Constituent arrays are flat (C,), split into jets by ``jet_nparticles``.
+    Constituent arrays are flat (C,), split into jets by ``jet_nparticles``; samples with
+    pile-up also get ``part_is_pileup``.
     """
     pt, eta, phi, mass = jets.kinematics()
     index = jets.particle
-    return {
+    columns = {
         "jet_pt": pt,
         "jet_eta": eta,
         "jet_phi": phi,
@@ -253,3 +254,9 @@ def jet_columns(jets: Jets, particles: Particles) -> dict[str, np.ndarray]:
         "part_pid": particles.pid[index].astype(np.int32),
         "part_charge": particles.charge[index].astype(np.float32),
     }
+    flags = getattr(particles, "is_pileup", None)  # with pile-up overlaid (FlaggedParticles)
+    if flags is not None:
+        # 1 for a constituent from a pile-up collision (a neutral candidate of the detector
+        # response: when pile-up brought more than half of its tower's energy), else 0
+        columns["part_is_pileup"] = flags[index].astype(np.float32)
+    return columns

@@ -36,6 +36,7 @@ PARTICLE_COLUMNS = {
     "part_energy": np.float32,
     "part_pid": np.int32,
     "part_charge": np.float32,
+    "part_is_pileup": np.float32,
 }
 
 
