@@ -225,22 +225,27 @@ def parse_pileup_range(text: str | None) -> tuple[float, float] | None:
 
 
 def _validate(path: Path, out: Path) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from hepdl.generate.validation import validate as run
 
     try:
         results = run(path, out)
     except HepdlError as err:
         fail(err)
-    table = Table(title=f"physics checks of {path.name}")
+    print_checks(results, title=f"physics checks of {path.name}", out=out)
+
+
+def print_checks(results: list, *, title: str, out: Path) -> None:
+    """The table of check results (check, measured, expected, pass); exit 1 if one failed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
     for column in ("check", "measured", "expected", "pass"):
         table.add_column(column)
     for r in results:
         table.add_row(r.check, f"{r.measured:.4g}", r.expected, "yes" if r.passed else "NO")
     Console().print(table)
-    typer.echo(f"histograms and validation.json in {out}")
+    typer.echo(f"figures and validation.json in {out}")
     if not all(r.passed for r in results):
         raise typer.Exit(code=1)
 

@@ -1,5 +1,6 @@
-"""The calorimeter commands of ``hepdl``: ``showers`` (simulate single-particle showers)
-and ``calorimeters`` (list the geometries, particles and samples)."""
+"""The calorimeter commands of ``hepdl``: ``showers`` (simulate single-particle showers),
+``validate-showers`` (the model against textbook numbers) and ``calorimeters`` (list the
+geometries, particles and samples)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,36 @@ def showers(
         typer.echo(f"wrote {path}{resumed}")
 
 
+def validate_showers(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="A file written by hepdl showers; none: simulate at fixed energies."),
+    ] = None,
+    geometry: Annotated[
+        str | None, typer.Option(help="Geometry to simulate (default cms_ecal).")
+    ] = None,
+    count: Annotated[int, typer.Option("--showers", help="Showers per particle and energy.")] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Folder for the figures and JSON.")] = None,
+) -> None:
+    """Check the shower model against textbook numbers: shower maximum vs ln E, lateral
+    containment, a/sqrt(E) (+) b/E (+) c, e/pi. Exits with code 1 when a check fails."""
+    from hepdl._cli_generation import print_checks
+    from hepdl.generate.shower_validation import validate_showers as run
+
+    if out is None:
+        out = file.parent / f"{file.name}.validation" if file else Path("shower_validation")
+
+    def progress(what: str) -> None:
+        typer.echo(f"simulating {what}", err=True)
+
+    try:
+        results = run(file, out, geometry=geometry, showers=count, seed=seed, progress=progress)
+    except HepdlError as err:
+        fail(err)
+    print_checks(results, title="shower model vs textbook", out=out)
+
+
 def calorimeters() -> None:
     """List the calorimeter geometries, particles and shower samples."""
     from hepdl.generate.calo_geometry import GEOMETRIES
@@ -97,4 +128,5 @@ def calorimeters() -> None:
 
 def register(app: typer.Typer) -> None:
     app.command()(showers)
+    app.command("validate-showers")(validate_showers)
     app.command()(calorimeters)

@@ -9,6 +9,11 @@ registry declares per option name (``bounds``: ``{"hidden": Field(ge=1, le=MAX_W
 applied to every number inside the option; a string tuple lists a string option's
 choices; ``"<factory>.<option>"`` declares one factory's own). So ``hidden: abc`` or
 ``dropout: -0.1`` is a ConfigError when the config loads, before any data is read.
+
+A registry may also hold ``signatures``: the options of factories whose modules are not
+imported yet (hepdl.models keeps a table of them, so that checking a config imports no
+torch). A registered factory's own signature always comes first; a name only the table
+lists is known, checked and listed, and built once its module registers it.
 """
 
 from __future__ import annotations
@@ -28,13 +33,22 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Factories registered by name; ``kind`` ("model", "representation") goes in messages."""
 
-    def __init__(self, kind: str, bounds: Callable[[], Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        bounds: Callable[[], Mapping[str, Any]] | None = None,
+        signatures: Callable[[], Mapping[str, inspect.Signature]] | None = None,
+    ) -> None:
         self.kind = kind
         self._factories: dict[str, Callable[..., T]] = {}
         # called once, when a value is first checked (the bounds may name constants of
         # modules that register factories, imported after this registry exists)
         self._bounds_source = bounds
         self._bounds: Mapping[str, Any] | None = None
+        # called once, when a name is first looked up: keyword-only signatures with
+        # evaluated annotations, for factories not imported yet
+        self._signatures_source = signatures
+        self._signatures: Mapping[str, inspect.Signature] | None = None
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
@@ -49,24 +63,44 @@ class Registry(Generic[T]):
         return decorator
 
     def names(self) -> list[str]:
-        return sorted(self._factories)
+        """Every known name: the registered factories' and the static signatures'."""
+        return sorted({*self._factories, *self._static()})
+
+    def factories(self) -> dict[str, Callable[..., T]]:
+        """The registered factories by name (those whose module has been imported)."""
+        return dict(sorted(self._factories.items()))
 
     def factory(self, name: str) -> Callable[..., T]:
         if name not in self._factories:
-            raise ConfigError(
-                f"unknown {self.kind} '{name}'{did_you_mean(name, self._factories)}; "
-                f"valid {self.kind}s: {', '.join(self.names())}"
-            )
+            raise self._unknown(name)
         return self._factories[name]
+
+    def _unknown(self, name: str) -> ConfigError:
+        return ConfigError(
+            f"unknown {self.kind} '{name}'{did_you_mean(name, self.names())}; "
+            f"valid {self.kind}s: {', '.join(self.names())}"
+        )
+
+    def _static(self) -> Mapping[str, inspect.Signature]:
+        if self._signatures is None:
+            source = self._signatures_source
+            self._signatures = dict(source()) if source else {}
+        return self._signatures
+
+    def _static_signature(self, name: str) -> inspect.Signature | None:
+        """The static signature of ``name`` when its factory is not registered, else None;
+        ConfigError for a name neither registered nor static."""
+        if name in self._factories:
+            return None
+        static = self._static().get(name)
+        if static is None:
+            raise self._unknown(name)
+        return static
 
     def options(self, name: str) -> dict[str, inspect.Parameter]:
         """The keyword options a factory accepts (its ``__init__`` for a class)."""
-        signature = inspect.signature(self.factory(name))
-        return {
-            p.name: p
-            for p in signature.parameters.values()
-            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        }
+        static = self._static_signature(name)
+        return keyword_options(inspect.signature(self.factory(name)) if static is None else static)
 
     def check_options(
         self, name: str, options: Iterable[str], *, where: str, derived: Iterable[str] = ()
@@ -105,8 +139,12 @@ class Registry(Generic[T]):
     def option_types(self, name: str) -> dict[str, Any]:
         """Each option's annotation with its declared bound applied to the numbers (or
         choices to the strings) inside it; options without an annotation are left out."""
-        factory = self.factory(name)
-        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+        static = self._static_signature(name)
+        if static is None:
+            hints = type_hints(self.factory(name))
+        else:
+            parameters = static.parameters.values()
+            hints = {p.name: p.annotation for p in parameters if p.annotation is not p.empty}
         return {
             key: _bounded(hints[key], self.bound(name, key))
             for key in self.options(name)
@@ -133,6 +171,20 @@ class Registry(Generic[T]):
     def create(self, name: str, **options: Any) -> T:
         self.check_options(name, options, where=self.kind)
         return self.factory(name)(**options)
+
+
+def keyword_options(signature: inspect.Signature) -> dict[str, inspect.Parameter]:
+    """The parameters of ``signature`` a config can set (by keyword), by name."""
+    return {
+        p.name: p
+        for p in signature.parameters.values()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
+
+
+def type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The evaluated annotations of ``factory`` (its ``__init__``'s for a class)."""
+    return typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
 
 
 def _qualified(obj: Any) -> str:

@@ -163,3 +163,16 @@ def test_the_cli_writes_the_file_and_reports_bad_input_in_one_line(tmp_path):
     assert "Traceback" not in bad.output
     listing = runner.invoke(app, ["calorimeters"])
     assert "cms_ecal" in listing.output and "eg_vs_pu" in listing.output
+
+
+def test_validate_showers_prints_the_checks_and_exits_1_when_one_fails(tmp_path):
+    out = tmp_path / "validation"
+    result = CliRunner().invoke(
+        app, ["validate-showers", "--geometry", "calogan", "--showers", "10", "--out", str(out)]
+    )
+    checks = json.loads((out / "validation.json").read_text())["checks"]
+    assert result.exit_code == (0 if all(c["passed"] for c in checks) else 1), result.output
+    assert "shower model vs textbook" in result.output
+    assert (out / "shower_maximum.png").exists()
+    bad = CliRunner().invoke(app, ["validate-showers", "--geometry", "calo", "--out", str(out)])
+    assert bad.exit_code == 2 and "did you mean 'calogan'" in bad.output

@@ -54,13 +54,15 @@ def test_photons_reach_their_maximum_about_one_x0_later_than_electrons():
     assert difference == pytest.approx(1.0, abs=0.35)
 
 
-def test_about_ninety_percent_of_an_em_shower_lies_within_one_moliere_radius():
+def test_the_gflash_lateral_profile_holds_about_87_percent_within_one_moliere_radius():
+    # GFlash's core + tail at these energies: 86-87 % within R_M, below the textbook's
+    # "about 90 %" (hepdl validate-showers reports the difference; the tutorial says why)
     rng = np.random.default_rng(5)
     radial = simulate(_quiet("cms_ecal"), "e-", np.full(200, 50.0), rng, profiles=True)[
         "profile_moliere"
     ].sum(axis=0)
     within = radial[: round(1.0 / RADIAL_BIN)].sum() / radial.sum()
-    assert 0.85 < within < 0.95
+    assert 0.85 < within < 0.89
     assert radial[: round(3.5 / RADIAL_BIN)].sum() / radial.sum() > 0.97  # 99% in ~3.5 R_M
 
 

@@ -1,7 +1,8 @@
 """`hepdl check CONFIG` reads each data file's column names (its schema or header, never
 its rows) and refuses a file without a column the config needs: one `error:` line naming
-the config key, the file, the column and the closest one the file has. It loads no
-Lightning (tests/memory has the rest of the import budget)."""
+the config key, the file, the column and the closest one the file has. It loads neither
+Lightning nor torch, even for a network config (tests/memory has the rest of the import
+budget)."""
 
 from __future__ import annotations
 
@@ -155,28 +156,45 @@ def test_only_the_schema_is_read(tmp_path: Path, jets: str, monkeypatch) -> None
     assert _check(config)[0] == 0
 
 
-def _loaded_after_check(config: Path) -> list[str]:
+def _check_fresh(config: Path) -> tuple[int, str, list[str]]:
+    """``hepdl check config`` in a fresh interpreter: exit code, output, and the heavy
+    packages loaded after it."""
     code = (
         "import json, sys\nfrom typer.testing import CliRunner\nfrom hepdl.cli import app\n"
         f"result = CliRunner().invoke(app, ['check', {str(config)!r}])\n"
-        "assert result.exit_code == 0, result.output\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'torch', 'lightning', 'sklearn', 'matplotlib'})))\n"
+        "print(json.dumps([result.exit_code, result.output, sorted({m.split('.')[0] for m in "
+        "sys.modules} & {'torch', 'lightning', 'sklearn', 'matplotlib'})]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    return json.loads(out.stdout.splitlines()[-1])
+    exit_code, output, loaded = json.loads(out.stdout.splitlines()[-1])
+    return exit_code, output, loaded
+
+
+def _loaded_after_check(config: Path) -> list[str]:
+    exit_code, output, loaded = _check_fresh(config)
+    assert exit_code == 0, output
+    return loaded
 
 
 def test_checking_a_config_loads_no_lightning(tmp_path: Path, jets: str) -> None:
     assert "lightning" not in _loaded_after_check(_config(tmp_path, _columns(jets, "f1")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hepdl.models checks model options against the factories' signatures by "
-    "importing the model modules, which import torch at the top (models/_registry.py)",
-)
 def test_checking_a_network_config_loads_no_torch(tmp_path: Path, jets: str) -> None:
+    # the model options, inputs and choices come from models/_signature_table.py
     assert _loaded_after_check(_config(tmp_path, _columns(jets, "f1"))) == []
+
+
+def test_a_bad_network_option_is_refused_without_torch(tmp_path: Path, jets: str) -> None:
+    config = _config(tmp_path, _columns(jets, "f1"))
+    raw = yaml.safe_load(config.read_text())
+    raw["model"] = {"name": "pfn", "phi_sizes": [16, 0]}
+    config.write_text(yaml.safe_dump(raw))
+    assert _check_fresh(config) == (
+        2,
+        f"error: {config}: model.phi_sizes: model 'pfn' takes a list of at most 1024 entries, "
+        "each an integer in [1, 65536] (hepdl.limits.MAX_WIDTH), got [16, 0]\n",
+        [],
+    )

@@ -87,11 +87,16 @@ def test_a_scratch_run_loads_no_heavy_package() -> None:
     assert _loaded_after(code) == []
 
 
-def test_validating_a_network_config_loads_no_lightning() -> None:
-    # the model options are checked against the models' signatures (torch modules), the
-    # task section without its LightningModule
-    code = "from hepdl.config import load_config\nload_config('configs/top_tagging_dnn.yaml')"
-    assert "lightning" not in _loaded_after(code)
+CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_validating_any_shipped_config_loads_neither_torch_nor_lightning(config: str) -> None:
+    # model options are checked against the signature table (hepdl.models._signatures),
+    # schedules by hepdl.tasks.schedule_options, the task section without its LightningModule
+    code = f"from hepdl.config import load_config\nload_config('configs/{config}')"
+    loaded = _loaded_after(code)
+    assert "torch" not in loaded and "lightning" not in loaded, loaded
 
 
 def test_validating_a_baseline_config_loads_neither_torch_nor_scikit_learn() -> None:

@@ -1,12 +1,33 @@
-"""The model registry. Model files register themselves when imported here."""
+"""The model registry. Model files register themselves when imported here.
+
+Checking a config imports no model module (each imports torch): the names, options,
+inputs and string choices come from the generated signature table
+(``models/_signature_table.py``, see ``models/_signatures.py``;
+``python -m hepdl.models._signatures_build`` regenerates it), a registered factory's own
+signature first. ``create_model`` and ``registered_models``
+import the real modules; so does a name the table does not know (a model added since the
+table was generated), before it is refused as unknown.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
+from hepdl.models._signatures import ModelSignature, describe, static_choices, static_signatures
 from hepdl.registry import Registry
+
+# Where each string option's choices are defined ("<module>.<constant>"), by bound key;
+# the signature table copies them, so that checking a config imports no model module.
+CHOICE_SOURCES = {
+    "output": "hepdl.models.mlp.OUTPUTS",
+    "mlp.activation": "hepdl.models.mlp.ACTIVATIONS",
+    "mlp.init": "hepdl.models.mlp.INITIALIZATIONS",
+    "lenet.activation": "hepdl.models.cnn.ACTIVATIONS",
+    "z_transform": "hepdl.models.deepsets.Z_TRANSFORMS",
+}
 
 
 def _option_bounds() -> dict[str, Any]:
@@ -16,7 +37,6 @@ def _option_bounds() -> dict[str, Any]:
     from pydantic import Field
 
     from hepdl.limits import MAX_LAYERS, MAX_PARTICLES, MAX_PIXELS, MAX_WIDTH
-    from hepdl.models import cnn, deepsets, mlp
 
     width = Field(ge=1, le=MAX_WIDTH, description="hepdl.limits.MAX_WIDTH")
     layers = Field(ge=1, le=MAX_LAYERS, description="hepdl.limits.MAX_LAYERS")
@@ -42,15 +62,15 @@ def _option_bounds() -> dict[str, Any]:
         "init_sigma_b": Field(ge=0),
         "leaky_relu_slope": Field(ge=0, lt=1),
         "elu_alpha": Field(gt=0),
-        "output": mlp.OUTPUTS,
-        "mlp.activation": mlp.ACTIVATIONS,
-        "mlp.init": mlp.INITIALIZATIONS,
-        "lenet.activation": cnn.ACTIVATIONS,
-        "z_transform": deepsets.Z_TRANSFORMS,
+        **static_choices(),
     }
 
 
-MODELS: Registry[Any] = Registry("model", bounds=_option_bounds)
+def _table_signatures() -> dict[str, inspect.Signature]:
+    return {name: signature.signature() for name, signature in static_signatures().items()}
+
+
+MODELS: Registry[Any] = Registry("model", bounds=_option_bounds, signatures=_table_signatures)
 register_model = MODELS.register
 
 # One architecture family per module; importing a module registers its models.
@@ -70,6 +90,14 @@ def _load_all() -> None:
         import_module(module)
 
 
+def _known(name: str) -> None:
+    """Import every model module when ``name`` is neither registered nor in the table (a
+    model newer than the table), so that it is checked against its factory, or refused
+    as unknown with every model listed."""
+    if name not in MODELS.names():
+        _load_all()
+
+
 def list_models() -> list[str]:
     _load_all()
     return MODELS.names()
@@ -83,8 +111,19 @@ def create_model(name: str, **hyperparameters: Any) -> Any:
 
 def model_options(name: str) -> dict[str, Any]:
     """The options (``inspect.Parameter`` by name) that model ``name`` takes."""
-    _load_all()
+    _known(name)
     return MODELS.options(name)
+
+
+def model_signature(name: str) -> ModelSignature:
+    """What checking a config reads of model ``name`` (options, ``consumes``, the inputs
+    its ``forward`` requires), from its factory when registered, else from the table;
+    ConfigError for an unknown name."""
+    _known(name)
+    static = static_signatures().get(name)
+    if static is None or name in MODELS.factories():
+        return describe(MODELS.factory(name))  # ConfigError for an unknown name
+    return static
 
 
 def check_model_options(
@@ -94,13 +133,13 @@ def check_model_options(
     when ``options`` is a mapping, a value of the wrong type or out of range (its
     annotation and the declared bounds, ``MODELS.bound``); ``derived`` options are set by
     hepdl from the data (the input width)."""
-    _load_all()
+    _known(name)
     MODELS.check_options(name, options, where=where, derived=derived)
     if isinstance(options, Mapping):
         MODELS.check_values(name, options, where=where)
 
 
 def registered_models() -> dict[str, Any]:
-    """Every registered model's factory by name."""
+    """Every registered model's factory by name (imports every model module)."""
     _load_all()
-    return {name: MODELS.factory(name) for name in MODELS.names()}
+    return MODELS.factories()

@@ -83,28 +83,18 @@ def forward(model: Any, inputs: Any) -> Any:
 
 def required_inputs(model: str) -> tuple[str, ...]:
     """The inputs model ``model`` cannot run without: the names in its ``consumes`` that
-    its ``forward`` requires (ParT's ``pairwise`` has a default: optional)."""
-    from hepdl.models import registered_models
+    its ``forward`` requires (ParT's ``pairwise`` has a default: optional). Read from the
+    models' signature table: no model module (no torch) is imported."""
+    from hepdl.models._registry import model_signature
 
-    factory = registered_models()[model]
-    forward = getattr(factory, "forward", None)
-    if forward is None:
-        return ()
-    parameters = list(inspect.signature(forward).parameters.values())[1:]  # without self
-    required = [
-        p.name
-        for p in parameters
-        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    consumes = getattr(factory, "consumes", None) or required
-    return tuple(name for name in consumes if name in required)
+    return model_signature(model).required_inputs
 
 
 def check_model_fits_representation(model: str, representation: str, options: Mapping) -> None:
     """ConfigError when representation ``representation`` lacks an input model ``model``
     consumes, naming both, what each consumes / provides and the representations that fit."""
     from hepdl.data.representations import list_representations, provided_arrays
-    from hepdl.models import registered_models
+    from hepdl.models._registry import model_signature
 
     required = required_inputs(model)
     provided = provided_arrays(representation, options)
@@ -121,7 +111,7 @@ def check_model_fits_representation(model: str, representation: str, options: Ma
         else "no built-in representation provides them"
     )
     raise ConfigError(
-        f"model '{model}' ({registered_models()[model].__name__}) needs the input(s) "
+        f"model '{model}' ({model_signature(model).class_name}) needs the input(s) "
         f"{', '.join(required)}, but data.representation '{representation}' provides "
         f"{', '.join(provided)}; {advice}"
     )

@@ -11,7 +11,8 @@ head, loss, epoch metrics, prediction and evaluation); ``TaskBase`` holds what t
 Modules: ``classify`` (labels; ROC, rejection), ``regress`` (target columns; response and
 resolution), each with its config section in ``classify_section``, ``regress_section``
 (no torch: loading a config validates a section without importing Lightning); private:
-``_base`` (shared plumbing), ``_registry``, ``_optim`` (optimisers, schedules),
+``_base`` (shared plumbing), ``_registry``, ``_optim`` (optimisers, schedules; their
+config checks in the torch-free ``schedule_options``),
 ``_epoch_metrics`` (classification's per-epoch physics metrics).
 """
 
@@ -40,7 +41,7 @@ __getattr__, __dir__, _exports = lazy_exports(
     __name__,
     {
         "hepdl.tasks._base": ["TaskBase"],
-        "hepdl.tasks._optim": ["check_schedule"],
+        "hepdl.tasks.schedule_options": ["check_schedule"],
         "hepdl.tasks._registry": ["list_tasks", "register_task", "task_class", "task_config_class"],
         "hepdl.tasks.classify": ["ClassificationTask"],
         "hepdl.tasks.classify_section": ["ClassifyConfig"],
