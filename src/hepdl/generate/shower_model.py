@@ -27,6 +27,9 @@ from hepdl.generate.calo_geometry import CaloGeometry, get_geometry
 from hepdl.text import did_you_mean
 
 PI0_MASS = 0.1349768  # GeV
+# Spots to simulate in one call at most: bounds the memory of a batch of showers (~10
+# arrays of 8 bytes per spot, ~160 MB); callers split their showers by expected_spots.
+SPOTS_PER_BATCH = 2_000_000
 
 
 @dataclass(frozen=True)

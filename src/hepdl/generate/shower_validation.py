@@ -50,7 +50,7 @@ import numpy as np
 
 from hepdl.errors import DataError, GenerationError, HepdlError
 from hepdl.generate.calo_geometry import CaloGeometry, get_geometry
-from hepdl.generate.shower_model import expected_spots, get_particle, simulate
+from hepdl.generate.shower_model import SPOTS_PER_BATCH, expected_spots, get_particle, simulate
 from hepdl.generate.validation import CheckResult
 from hepdl.metrics.resolution_fit import (
     BinnedResolution,
@@ -233,19 +233,13 @@ def total_energy(geometry: CaloGeometry, cells: Mapping[str, np.ndarray]) -> np.
 # --- the showers: simulated or read ------------------------------------------------------
 
 
-def _spots_per_batch() -> int:
-    from hepdl.generate.showers import _SPOTS_PER_BATCH  # the generation's memory bound
-
-    return _SPOTS_PER_BATCH
-
-
 def simulate_summary(
     geometry: CaloGeometry, particle: str, energy: float, showers: int, rng: np.random.Generator
 ) -> ShowerSummary:
     """``showers`` showers of ``particle`` at ``energy`` GeV, simulated in batches of a
     bounded number of spots and reduced to a :class:`ShowerSummary` batch by batch."""
     per_shower = int(expected_spots(get_particle(particle), np.array([energy]), geometry)[0])
-    batch = max(1, _spots_per_batch() // max(per_shower, 1))
+    batch = max(1, SPOTS_PER_BATCH // max(per_shower, 1))
     clusters: dict[str, list[np.ndarray]] = {name: [] for name in cluster_names(geometry)}
     totals = []
     profile_x0 = profile_moliere = None

@@ -27,11 +27,15 @@ from hepdl.errors import GenerationError
 from hepdl.generate import _parts, _shower_files
 from hepdl.generate._chunk import ChunkTask
 from hepdl.generate.calo_geometry import get_geometry
-from hepdl.generate.shower_model import PARTICLES, expected_spots, get_particle, simulate
+from hepdl.generate.shower_model import (
+    PARTICLES,
+    SPOTS_PER_BATCH,
+    expected_spots,
+    get_particle,
+    simulate,
+)
 from hepdl.text import did_you_mean
 
-# Spots simulated at once: bounds a chunk's memory (~10 arrays of 8 bytes per spot).
-_SPOTS_PER_BATCH = 2_000_000
 SPECTRA = ("flat", "log")
 HDF5_SUFFIXES = (".h5", ".hdf5")
 # progress(chunks done, chunks in all)
@@ -244,7 +248,7 @@ def chunk_columns(plan: ShowerPlan, task: ChunkTask) -> dict[str, np.ndarray]:
         rows = np.flatnonzero(which == k)
         particle = get_particle(name)
         spots = np.cumsum(expected_spots(particle, energy[rows], geometry))
-        batch_of = (spots - 1) // _SPOTS_PER_BATCH  # consecutive rows, ~equal spot counts
+        batch_of = (spots - 1) // SPOTS_PER_BATCH  # consecutive rows, ~equal spot counts
         for batch in np.unique(batch_of):
             chosen = rows[batch_of == batch]
             cells = simulate(geometry, particle, energy[chosen], rng,
