@@ -11,14 +11,14 @@ from scipy.special import gammainc
 
 from hepdl.errors import DataError, GenerationError
 from hepdl.generate.calo_geometry import get_geometry
-from hepdl.generate.shower_model import simulate
-from hepdl.generate.shower_validation import (
+from hepdl.generate.shower_measurements import (
     cluster_energies,
     containment,
     shower_maximum,
     simulate_summary,
-    validate_showers,
 )
+from hepdl.generate.shower_model import simulate
+from hepdl.generate.shower_validation import validate_showers
 
 A, B, C = 0.03, 0.15, 0.005  # resolution terms of the synthetic files
 FILE_ENERGIES = (5.0, 10.0, 20.0, 50.0, 100.0)
