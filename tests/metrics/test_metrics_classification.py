@@ -227,6 +227,8 @@ def test_classification_summary_keys_values_and_json() -> None:
         "auc",
         "rejection_at_eps_s_0.3",
         "rejection_at_eps_s_0.5",
+        "fpr_at_eps_s_0.3",
+        "fpr_at_eps_s_0.5",
         "max_sic",
         "max_sic_eps_s",
         "n_signal",
@@ -236,6 +238,9 @@ def test_classification_summary_keys_values_and_json() -> None:
     assert summary["accuracy"] == pytest.approx(binary_accuracy(y, prob))
     assert summary["rejection_at_eps_s_0.3"] == pytest.approx(
         background_rejection(y, prob, signal_efficiency=0.3)
+    )
+    assert summary["fpr_at_eps_s_0.5"] == pytest.approx(
+        1 / background_rejection(y, prob, signal_efficiency=0.5)
     )
     assert (summary["n_signal"], summary["n_background"]) == (int(y.sum()), int((y == 0).sum()))
     assert all(type(v) in (float, int) for v in summary.values())

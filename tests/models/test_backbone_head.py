@@ -116,7 +116,24 @@ CASES = {
         _point_cloud(pairwise=True),
     ),
 }
+CASES["unet"] = ({"in_channels": 2, "depth": 2, "width": 4, "dropout": 0.2}, _image(2, 9, 14))
 NAMES = list_models()
+
+
+def per_pixel(net) -> bool:
+    """A per-pixel model (U-Net): maps (B, D, H, W) and outputs (B, K, H, W) where the
+    others have embeddings (B, D) and outputs (B, K)."""
+    return bool(getattr(net, "per_pixel", False))
+
+
+def shape(net, inputs, width: int) -> tuple[int, ...]:
+    """(B, width), or (B, width, H, W) for a per-pixel model on images (B, C, H, W)."""
+    return (B, width, *inputs["image"].shape[-2:]) if per_pixel(net) else (B, width)
+
+
+def embeddings(net, z: torch.Tensor) -> torch.Tensor:
+    """Embeddings (n, D) as the head of ``net`` takes them: (n, D, 1, 1) per pixel."""
+    return z[:, :, None, None] if per_pixel(net) else z
 
 
 def build(name: str):
@@ -147,7 +164,7 @@ def test_forward_is_the_head_of_the_features(name):
         with torch.no_grad():
             whole, parts = split(net, inputs)
         assert torch.equal(whole, parts), (name, mode)
-    assert whole.shape == (B, 1)
+    assert whole.shape == shape(net, inputs, 1)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -155,7 +172,7 @@ def test_features_are_num_features_wide_and_take_the_forward_inputs(name):
     net, inputs = build(name)
     assert isinstance(net.num_features, int) and net.num_features > 0
     with torch.no_grad():
-        assert net.eval().forward_features(**inputs).shape == (B, net.num_features)
+        assert net.eval().forward_features(**inputs).shape == shape(net, inputs, net.num_features)
 
     # forward_features takes what forward takes, so a batch dict feeds either one.
     def arguments(method) -> list[tuple]:
@@ -186,7 +203,7 @@ def test_reset_head_keeps_the_backbone(name):
     with torch.no_grad():
         assert torch.equal(net.forward_features(**inputs), features)
         logits = net(**inputs)
-    assert logits.shape == (B, 3)
+    assert logits.shape == shape(net, inputs, 3)
     assert torch.equal(net.probabilities(logits), logits)  # linear output
     assert torch.equal(net.forward_head(features), logits)
 
@@ -198,7 +215,7 @@ def test_forward_head_applies_no_activation(name):
     net, _ = build(name)
     assert net.output == "sigmoid"
     generator = torch.Generator().manual_seed(2)
-    z = 100 * torch.randn(16, net.num_features, generator=generator)
+    z = embeddings(net, 100 * torch.randn(16, net.num_features, generator=generator))
     with torch.no_grad():
         logits, double, zero = (net.forward_head(x) for x in (z, 2 * z, 0 * z))
     assert bool((logits < 0).any()) and bool((logits > 1).any())
@@ -219,9 +236,10 @@ def test_one_backbone_serves_a_classifier_a_regressor_and_an_encoder(name):
         encoded = classifier.forward_features(**inputs)
         assert torch.equal(regressor.forward_features(**inputs), encoded)
         probabilities = classifier.probabilities(classifier(**inputs))
-        assert regressor(**inputs).shape == (B, 6)
-    assert probabilities.shape == (B, 4)
-    torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(B))
+        assert regressor(**inputs).shape == shape(regressor, inputs, 6)
+    assert probabilities.shape == shape(classifier, inputs, 4)
+    total = probabilities.sum(dim=1)  # (B,) or (B, H, W): one distribution per row or pixel
+    torch.testing.assert_close(total, torch.ones_like(total))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -236,7 +254,8 @@ def test_reset_head_checks_and_follows_the_dtype(name):
         net.forward_head(torch.zeros(B, net.num_features + 1))
     net.double().reset_head(2)
     assert all(p.dtype == torch.float64 for p in net.parameters())
-    assert net.forward_head(torch.zeros(B, net.num_features, dtype=torch.float64)).shape == (B, 2)
+    features = embeddings(net, torch.zeros(B, net.num_features, dtype=torch.float64))
+    assert net.forward_head(features).shape[:2] == (B, 2)
 
 
 @pytest.mark.parametrize(("init", "zero_bias"), [("he", True), ("default", False)])

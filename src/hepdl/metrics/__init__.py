@@ -2,14 +2,19 @@
 
 Binary classification (labels 1 = signal, 0 = background; higher score = more signal-like):
 :func:`roc_curve`, :func:`roc_auc`, :func:`accuracy`, :func:`binary_accuracy`,
-:func:`background_rejection`, :func:`max_significance_improvement`,
+:func:`background_rejection`, :func:`false_positive_rate`, :func:`max_significance_improvement`,
 :func:`classification_summary`, and :func:`one_vs_rest_scores` for multiclass outputs.
 
 Regression (``pred`` against ``true``; see :mod:`hepdl.metrics.regression`):
 :func:`response`, :func:`resolution_iqr`, :func:`relative_resolution`,
 :func:`gaussian_core_fit`, :func:`bias`, :func:`rmse`, :func:`mae`, :func:`pulls`,
 :func:`pull_summary`, :func:`quantile_coverage`, :func:`binned_response` and
-:func:`regression_summary`.
+:func:`regression_summary`; calorimeter resolutions fitted as a/sqrt(E) (+) b/E (+) c:
+:func:`binned_resolution`, :func:`fit_resolution`, :func:`fit_binned_resolution`
+(:mod:`hepdl.metrics.resolution_fit`).
+
+Segmentation (per-pixel truth; :mod:`hepdl.metrics.segmentation`): IoU per class and
+energy-weighted, pixel accuracy.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "background_rejection",
             "binary_accuracy",
             "classification_summary",
+            "false_positive_rate",
             "max_significance_improvement",
             "one_vs_rest_scores",
             "roc_auc",
@@ -44,6 +50,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "resolution_iqr",
             "response",
             "rmse",
+        ],
+        "hepdl.metrics.resolution_fit": [
+            "binned_resolution",
+            "fit_binned_resolution",
+            "fit_resolution",
         ],
     },
 )

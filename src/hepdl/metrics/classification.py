@@ -46,6 +46,7 @@ __all__ = [
     "background_rejection",
     "binary_accuracy",
     "classification_summary",
+    "false_positive_rate",
     "max_significance_improvement",
     "one_vs_rest_scores",
     "roc_auc",
@@ -221,6 +222,26 @@ def background_rejection(
     return math.inf if eb <= 0.0 else 1.0 / eb
 
 
+def false_positive_rate(
+    y: Any, score: Any, *, signal_efficiency: float, sample_weight: Any = None
+) -> float:
+    r"""False-positive rate (background efficiency) :math:`\varepsilon_B` at the working point
+    :math:`\varepsilon_S` = ``signal_efficiency``: the fraction of background that a cut
+    keeping this fraction of the signal lets through, e.g. the EG-vs-pile-up figure
+    "FPR at 97% signal efficiency".
+
+    The same working point as :func:`background_rejection` (linear interpolation between
+    ROC points, the lowest :math:`\varepsilon_B` among tied signal scores), reported as
+    :math:`\varepsilon_B` itself: at high signal efficiency the rejection is close to 1
+    and the FPR reads better (0.05, not 20). Returns 0.0 when no background survives;
+    with :math:`N_B` background events that means an FPR below about :math:`3/N_B`.
+    ``signal_efficiency`` must lie in (0, 1].
+    """
+    target = check_efficiency(signal_efficiency, name="signal_efficiency")
+    eps_b, eps_s, _ = roc_curve(y, score, sample_weight=sample_weight)
+    return _eps_b_at(eps_s, eps_b, target)
+
+
 def max_significance_improvement(
     y: Any, score: Any, *, sample_weight: Any = None, min_background: float = 10
 ) -> tuple[float, float]:
@@ -279,7 +300,8 @@ def classification_summary(
 
     Keys: ``accuracy`` (of ``prob > threshold``), ``auc``, ``rejection_at_eps_s_{eps}`` for
     each ``eps`` in ``signal_efficiencies`` (formatted as ``str(float(eps))``, e.g.
-    ``rejection_at_eps_s_0.3``), ``max_sic`` and ``max_sic_eps_s`` (see
+    ``rejection_at_eps_s_0.3``), then ``fpr_at_eps_s_{eps}`` (the false-positive rate
+    1 / rejection, :func:`false_positive_rate`), ``max_sic`` and ``max_sic_eps_s`` (see
     :func:`max_significance_improvement`), ``n_signal`` and ``n_background`` (raw counts).
 
     Every value is a Python ``float`` or ``int`` or ``None``, so ``json.dumps(...,
@@ -298,6 +320,9 @@ def classification_summary(
     for eff in effs:
         rej = background_rejection(y_arr, p_arr, signal_efficiency=eff, sample_weight=sample_weight)
         summary[f"rejection_at_eps_s_{eff}"] = _json_number(rej)
+    for eff in effs:
+        fpr = false_positive_rate(y_arr, p_arr, signal_efficiency=eff, sample_weight=sample_weight)
+        summary[f"fpr_at_eps_s_{eff}"] = _json_number(fpr)
     n_bkg = int((y_arr == 0).sum())
     if n_bkg >= float(min_background):
         sic, sic_eps = max_significance_improvement(

@@ -56,6 +56,9 @@ def _option_bounds() -> dict[str, Any]:
         **dict.fromkeys(sizes, pixels),
         **dict.fromkeys(dropouts, probability),
         "k": Field(ge=1, le=MAX_PARTICLES, description="hepdl.limits.MAX_PARTICLES"),
+        "unet.depth": Field(ge=1, le=8, description="hepdl.models.unet.MAX_DEPTH"),
+        "unet.width": width,
+        "out_channels": width,
         "maxout_pieces": Field(ge=2, le=64),
         "z_feature": Field(ge=0, le=MAX_WIDTH),
         "init_sigma_w": Field(gt=0),
@@ -82,6 +85,7 @@ _MODEL_MODULES = (
     "hepdl.models.deepsets",
     "hepdl.models.particlenet",
     "hepdl.models.particle_transformer",
+    "hepdl.models.unet",
 )
 
 

@@ -214,6 +214,20 @@ MODEL_SIGNATURES: dict[str, ModelSignature] = {
         consumes=("features", "mask"),
         forward_inputs=("features",),
     ),
+    "unet": ModelSignature(
+        factory="hepdl.models.unet.UNet",
+        options=(
+            Option("in_channels", int, 1),
+            Option("out_channels", int, 1),
+            Option("depth", int, 3),
+            Option("width", int, 16),
+            Option("batch_norm", bool, True),
+            Option("dropout", float, 0.0),
+            Option("output", str, "sigmoid"),
+        ),
+        consumes=("image",),
+        forward_inputs=("image",),
+    ),
     "vgg": ModelSignature(
         factory="hepdl.models.cnn.VGG",
         options=(

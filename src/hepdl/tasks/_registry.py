@@ -24,6 +24,7 @@ SECTIONS: Registry[Any] = Registry("task")  # kind -> its TaskSection class
 _TASK_MODULES = {
     "classify": ("hepdl.tasks.classify", "hepdl.tasks.classify_section"),
     "regress": ("hepdl.tasks.regress", "hepdl.tasks.regress_section"),
+    "segment": ("hepdl.tasks.segment", "hepdl.tasks.segment_section"),
 }
 
 
