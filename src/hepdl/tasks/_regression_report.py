@@ -5,10 +5,18 @@ Every metric is computed per target in its physical units (``hepdl.metrics.regre
 the binned response and resolution use bins of the true value (``task.bins``: a number of
 equal-population bins, or the bin edges). With ``task.ratio_to`` the uncorrected input is
 judged in the same bins as the *baseline* the network must beat.
+
+With ``task.resolution_fit`` (an energy target, GeV), the relative resolution of the test
+rows in the same bins is fitted by the calorimeter formula
+sigma/E = a/sqrt(E) (+) b/E (+) c (``hepdl.metrics.resolution_fit``), for the prediction
+and the baseline; the fits go into metrics.json (``resolution_fit``) and the figure
+``resolution_fit.png``. They describe the model chosen, they never choose it: the test
+rows are only judged after training has picked its checkpoint on the validation rows.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +24,11 @@ from typing import Any
 import numpy as np
 
 from hepdl.atomic import write_json, write_npz
+from hepdl.errors import DataError
+
+log = logging.getLogger(__name__)
+
+RESOLUTION_FORMULA = "sigma/E = a/sqrt(E) (+) b/E (+) c, E in GeV, (+) the sum in quadrature"
 
 
 def bin_edges(true: np.ndarray, bins: int | Sequence[float]) -> np.ndarray:
@@ -158,6 +171,17 @@ def write_regression_report(
     metrics.update(per_target[names[0]])
     if len(names) > 1:
         metrics["per_target"] = per_target
+    fit_options = getattr(coding, "resolution_fit", None)  # task.resolution_fit, or None
+    fits: dict[str, Any] = {}
+    if fit_options is not None:
+        t = names.index(fit_options.target)
+        estimates = {"predicted": predictions["point"][:, t]}
+        if baseline is not None:
+            estimates[f"baseline ({coding.ratio_to})"] = baseline
+        fits = resolution_fits(
+            estimates, true[:, t], fit_options, edges=bin_edges(true[:, t], coding.bins)
+        )
+        metrics["resolution_fit"] = resolution_fit_metrics(fits, fit_options)
     write_npz(out_dir / "predictions.npz", true=true, **arrays)
     if plots:
         baselines = None if baseline is None else {f"baseline ({coding.ratio_to})": baseline}
@@ -169,8 +193,101 @@ def write_regression_report(
             baselines=baselines,
             history=history,
         )
+        if fits:
+            _resolution_figure(fits, out_dir / "resolution_fit.png")
     write_json(out_dir / "metrics.json", metrics)  # last: its presence means complete
     return metrics
+
+
+def check_fit_energies(values: np.ndarray, target: str, *, where: str) -> None:
+    """DataError unless the energy target ``values`` (n,) of ``task.resolution_fit`` are
+    all > 0 (GeV): sigma/E and the 1/sqrt(E) and 1/E terms need positive energies."""
+    bad = np.flatnonzero(~(np.asarray(values, dtype=np.float64) > 0))
+    if len(bad):
+        raise DataError(
+            f"{where}: task.resolution_fit fits the energy resolution of target '{target}', "
+            f"which must be > 0 (GeV) in every row, but {len(bad)} row(s) are not (first: row "
+            f"{bad[0]}, value {values[bad[0]]:g}); fit another target or turn "
+            "task.resolution_fit off"
+        )
+
+
+def with_resolution_fit(coding: Any, section: Any, sample: Any = None) -> Any:
+    """``coding`` (the regression's RegressionTargets) carrying ``section.resolution_fit``
+    for the evaluation; with ``sample``, its energy target is checked > 0 before any
+    training, so a wrong target fails at once rather than after the fit."""
+    coding.resolution_fit = section.resolution_fit
+    if section.resolution_fit is not None and sample is not None:
+        target = section.resolution_fit.target
+        check_fit_energies(sample.columns[target], target, where=sample.source)
+    return coding
+
+
+def resolution_fits(
+    estimates: Mapping[str, np.ndarray],
+    true: np.ndarray,
+    options: Any,
+    *,
+    edges: np.ndarray,
+) -> dict[str, tuple[Any, Any, str | None]]:
+    """Per estimate (label -> (n,) GeV) its binned resolution in ``edges`` of ``true``
+    (n,), the fit of ``options.terms`` to it, and why there is no fit (None when there is
+    one): a fit that cannot be made (too few filled bins) is reported, not raised, so the
+    rest of the evaluation stands."""
+    from hepdl.metrics.resolution_fit import binned_resolution
+
+    check_fit_energies(true, options.target, where="the test rows")
+    result: dict[str, tuple[Any, Any, str | None]] = {}
+    for label, estimate in estimates.items():
+        binned = binned_resolution(true, estimate, edges, method=options.method)
+        try:
+            fit, reason = binned.fit(terms=options.terms), None
+        except DataError as err:
+            fit, reason = None, str(err)
+            log.warning("resolution fit of %s (%s): %s", options.target, label, reason)
+        result[label] = (binned, fit, reason)
+    return result
+
+
+def resolution_fit_metrics(
+    fits: Mapping[str, tuple[Any, Any, str | None]], options: Any
+) -> dict[str, Any]:
+    """metrics.json's ``resolution_fit``: the formula, the options, and per estimate the
+    fitted terms with their errors (``hepdl.metrics.resolution_fit.ResolutionFit``) and
+    the points fitted (``bins``), or ``error`` saying why there is no fit."""
+    out: dict[str, Any] = {
+        "formula": RESOLUTION_FORMULA,
+        "target": options.target,
+        "terms": list(options.terms),
+        "method": options.method,
+        "note": "test rows in the bins of task.bins; reported, never used to choose a model",
+    }
+    for label, (binned, fit, reason) in fits.items():
+        entry = fit.as_dict() if fit is not None else {"error": reason}
+        out[label] = {**entry, "bins": binned.as_records()}
+    return out
+
+
+def _resolution_figure(fits: Mapping[str, tuple[Any, Any, str | None]], path: Path) -> None:
+    """resolution_fit.png: the prediction's sigma/E per bin with its fit and, dashed, the
+    baseline's fitted curve; nothing when the prediction has no fit."""
+    from hepdl.plots.calorimetry import plot_resolution_fit
+
+    (label, (binned, fit, _)), *others = fits.items()
+    if fit is None:
+        return
+    reference = next(((name, f) for name, (_, f, _) in others if f is not None), None)
+    ok = binned.valid
+    plot_resolution_fit(
+        binned.energy[ok],
+        binned.relative_resolution[ok],
+        binned.relative_resolution_error[ok],
+        fit,
+        path=path,
+        label=label,
+        reference=None if reference is None else {t: getattr(reference[1], t) for t in "abc"},
+        reference_label="baseline" if reference is None else reference[0],
+    )
 
 
 def _figures(
@@ -242,7 +359,32 @@ def regression_summary_rows(metrics: Mapping[str, Any]) -> tuple[str, list[tuple
         )
     for q, observed in (metrics.get("coverage") or {}).items():
         rows.append((f"coverage of quantile {q}", _fraction(observed)))
+    rows += _resolution_fit_rows(metrics.get("resolution_fit"))
     return title, rows
+
+
+def _resolution_fit_rows(fits: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Per estimate three rows: a (% sqrt(GeV)), b (GeV), c (%) with their errors."""
+    rows: list[tuple[str, str]] = []
+    terms = (
+        ("a", "stochastic", 100, " % sqrt(GeV)"),
+        ("b", "noise", 1, " GeV"),
+        ("c", "constant", 100, " %"),
+    )
+    for label, fit in (fits or {}).items():
+        if not isinstance(fit, Mapping):
+            continue  # the formula, target, terms, method, note
+        if fit.get("a") is None:
+            rows.append((f"resolution fit ({label})", "no fit: see metrics.json"))
+            continue
+        for term, name, scale, unit in terms:
+            value = (
+                f"{scale * fit[term]:.3g} +- {scale * fit[f'{term}_error']:.2g}{unit}"
+                if term in fit["terms"]
+                else "0 (fixed)"
+            )
+            rows.append((f"{name} term {term} ({label})", value))
+    return rows
 
 
 def _number(value: Any) -> str:

@@ -43,7 +43,7 @@ from hepdl.tasks._regression_losses import (
     per_row_loss,
     structured_outputs,
 )
-from hepdl.tasks._regression_report import regression_summary_rows
+from hepdl.tasks._regression_report import regression_summary_rows, with_resolution_fit
 from hepdl.tasks._regression_targets import RegressionTargets, fit_regression_targets
 from hepdl.tasks.regress_section import RegressConfig
 
@@ -156,13 +156,15 @@ class RegressionTask(TaskBase):
     def fit_targets(
         cls, section: RegressConfig, sample: Any, train_rows: np.ndarray, data: Any
     ) -> RegressionTargets:
-        return fit_regression_targets(section, sample, train_rows)
+        coding = fit_regression_targets(section, sample, train_rows)
+        return with_resolution_fit(coding, section, sample)
 
     @classmethod
     def targets_from_saved(
         cls, section: RegressConfig, saved: Mapping[str, Any]
     ) -> RegressionTargets:
-        return RegressionTargets.from_saved(section, saved["targets"])
+        coding = RegressionTargets.from_saved(section, saved["targets"])
+        return with_resolution_fit(coding, section)
 
     @staticmethod
     def summary(metrics: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:

@@ -4,12 +4,29 @@ so that loading a config validates it cheaply (``hepdl.tasks.regress`` holds the
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hepdl.config import EvaluateConfig, TaskSection
+from hepdl.config_data import Section
 from hepdl.tasks._registry import register_section
+
+
+class ResolutionFitConfig(Section):
+    """``task.resolution_fit``: fit the calorimeter resolution formula
+    sigma/E = a/sqrt(E) (+) b/E (+) c to the test rows' relative resolution in the bins
+    of ``task.bins`` (true energy, GeV), for the network and, with ``task.ratio_to``, the
+    baseline. ``target``: the energy target (default: the first of ``task.targets``);
+    ``terms``: the free terms, the others fixed to 0 (``[a, c]`` without noise);
+    ``method``: the width per bin, ``iqr`` (half the 16-84 % range, Gaussian-equivalent)
+    or ``core`` (an iterative Gaussian fit of the core); see
+    ``hepdl.metrics.resolution_fit``. Reported in metrics.json and a figure, never used
+    to choose a model (the test rows are judged after the model is chosen)."""
+
+    target: str | None = None
+    terms: list[Literal["a", "b", "c"]] = Field(default_factory=lambda: ["a", "b", "c"])
+    method: Literal["iqr", "core"] = "iqr"
 
 
 @register_section("regress")
@@ -28,6 +45,16 @@ class RegressConfig(TaskSection):
     # Bins of the true value for the binned response and resolution: a number of
     # equal-population bins, or the bin edges (e.g. [30, 50, 100, 200, 500, 1000]).
     bins: int | list[float] = 10
+    # The resolution fit of an energy target: true (the defaults) or its options.
+    resolution_fit: ResolutionFitConfig | None = None
+
+    @field_validator("resolution_fit", mode="before")
+    @classmethod
+    def _fit_switch(cls, value: Any) -> Any:
+        """``true``: the fit with its default options; ``false``: off."""
+        if value is True:
+            return {}
+        return None if value is False else value
 
     @model_validator(mode="after")
     def _consistent(self) -> RegressConfig:
@@ -53,7 +80,38 @@ class RegressConfig(TaskSection):
                     f"got {q}"
                 )
             self.quantiles = q
+        self._check_resolution_fit()
         return self
+
+    def _check_resolution_fit(self) -> None:
+        """The target must be one of ``targets`` (default: the first), the terms distinct,
+        and the bins more than the free terms."""
+        if self.resolution_fit is None:
+            return
+        fit = self.resolution_fit
+        if fit.target is None:
+            fit.target = self.targets[0]
+        if fit.target not in self.targets:
+            raise ValueError(
+                f"task.resolution_fit.target '{fit.target}' is not one of task.targets "
+                f"{self.targets}; name the energy target to fit"
+            )
+        if not fit.terms or len(set(fit.terms)) != len(fit.terms):
+            raise ValueError(
+                f"task.resolution_fit.terms must name a, b and/or c once each, got {fit.terms}"
+            )
+        n_bins = self.bins if isinstance(self.bins, int) else len(self.bins) - 1
+        if n_bins <= len(fit.terms):
+            raise ValueError(
+                f"task.resolution_fit fits {len(fit.terms)} term(s) ({', '.join(fit.terms)}), "
+                f"which needs more than {len(fit.terms)} bins of true energy; task.bins gives "
+                f"{n_bins}"
+            )
+
+    def options(self) -> dict[str, Any]:
+        """The task's own keys, without ``resolution_fit``: the evaluation reads it (see
+        ``hepdl.tasks._regression_report``), the training does not."""
+        return {k: v for k, v in super().options().items() if k != "resolution_fit"}
 
     def outputs_per_target(self) -> int:
         if self.loss == "quantile":
