@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,29 @@ def write_atomic(table: Any, out: Path, metadata: Mapping[str, Any], *, overwrit
     table = table.replace_schema_metadata({METADATA_KEY: metadata_text(metadata)})
     with atomic_output(out, overwrite=overwrite) as temporary:
         pq.write_table(table, temporary, **WRITE_OPTIONS)
+    return Path(out)
+
+
+def write_stream(
+    out: Path, tables: Iterable[Any], metadata: Mapping[str, Any], *, overwrite: bool
+) -> Path:
+    """Write ``tables`` one after the other (a row group each, cast to the first one's
+    schema) to ``out`` atomically, with ``metadata`` under the key ``hepdl``: a merge that
+    holds one table in memory at a time."""
+    import pyarrow.parquet as pq
+
+    with atomic_output(out, overwrite=overwrite) as temporary:
+        writer = None
+        try:
+            for table in tables:
+                table = table.replace_schema_metadata(None)
+                if writer is None:
+                    schema = table.schema.with_metadata({METADATA_KEY: metadata_text(metadata)})
+                    writer = pq.ParquetWriter(temporary, schema, **WRITE_OPTIONS)
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
     return Path(out)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,28 +133,20 @@ def merge(out: Path, plan: Plan, *, overwrite: bool) -> Path:
     part_meta = {t.key: _parquet.read_metadata(part_path(out, t)) for t in plan.tasks}
     metadata = _file_metadata(plan, part_meta)
     n_classes = len(plan.sample.classes)
-    with _parquet.atomic_output(out, overwrite=overwrite) as temporary:
-        writer = None
-        try:
-            for start in range(0, len(plan.tasks), n_classes):
-                group = plan.tasks[start : start + n_classes]  # one chunk index, every class
-                tables = [
-                    pq.read_table(part_path(out, task), page_checksum_verification=True)
-                    for task in group
-                ]
-                table = pa.concat_tables(tables).replace_schema_metadata(None)
-                rows = group[0].rows
-                order = [c * rows + i for i in range(rows) for c in range(n_classes)]
-                table = table.take(pa.array(order))
-                if writer is None:
-                    schema = table.schema.with_metadata(
-                        {_parquet.METADATA_KEY: _parquet.metadata_text(metadata)}
-                    )
-                    writer = pq.ParquetWriter(temporary, schema, **_parquet.WRITE_OPTIONS)
-                writer.write_table(table.cast(writer.schema))
-        finally:
-            if writer is not None:
-                writer.close()
+
+    def interleaved() -> Iterator[Any]:
+        for start in range(0, len(plan.tasks), n_classes):
+            group = plan.tasks[start : start + n_classes]  # one chunk index, every class
+            tables = [
+                pq.read_table(part_path(out, task), page_checksum_verification=True)
+                for task in group
+            ]
+            table = pa.concat_tables(tables).replace_schema_metadata(None)
+            rows = group[0].rows
+            order = [c * rows + i for i in range(rows) for c in range(n_classes)]
+            yield table.take(pa.array(order))
+
+    _parquet.write_stream(out, interleaved(), metadata, overwrite=overwrite)
     remove_parts(out)
     return Path(out)
 

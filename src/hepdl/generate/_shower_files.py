@@ -44,22 +44,8 @@ def merge_parquet(
     """Stream the parts, in order, into ``out`` (one row group per part)."""
     import pyarrow.parquet as pq
 
-    with _parquet.atomic_output(out, overwrite=overwrite) as temporary:
-        writer = None
-        try:
-            for part in parts:
-                table = pq.read_table(part, page_checksum_verification=True)
-                table = table.replace_schema_metadata(None)
-                if writer is None:
-                    schema = table.schema.with_metadata(
-                        {_parquet.METADATA_KEY: _parquet.metadata_text(metadata)}
-                    )
-                    writer = pq.ParquetWriter(temporary, schema, **_parquet.WRITE_OPTIONS)
-                writer.write_table(table.cast(writer.schema))
-        finally:
-            if writer is not None:
-                writer.close()
-    return Path(out)
+    tables = (pq.read_table(part, page_checksum_verification=True) for part in parts)
+    return _parquet.write_stream(out, tables, metadata, overwrite=overwrite)
 
 
 def merge_hdf5(
