@@ -58,6 +58,7 @@ def test_channels_and_the_neutral_share_per_pixel():
     row, column = np.unravel_index(np.argmax(image[0, 2]), (25, 25))
     assert target[0, 0, row, column] == pytest.approx(0.75)  # 30 of the pixel's 40 GeV
     assert (target[0, 0][image[0, 2] == 0] == 0).all()
+    np.testing.assert_array_equal(arrays["pixel_energy"][:, 0], image[:, 2])  # the neutrals
 
 
 def test_a_file_without_pileup_flags_is_refused_with_the_fix():
@@ -92,3 +93,16 @@ def test_corrections_keep_charged_lv_and_scale_the_neutrals():
     np.testing.assert_allclose(gamma[:, 0, 0], [0.75, 1.0])  # 30 / 40; no charged: 1
     corrected = corrected_pt(images, gamma)
     np.testing.assert_allclose(corrected.sum(axis=(1, 2)), [30 + 0.75 * 20, 8.0])
+
+
+def test_the_true_share_restores_the_reference_mass_and_no_correction_overshoots():
+    from hepdl.physics.pileup_mitigation import jet_mass_comparison
+
+    rng = np.random.default_rng(4)
+    images = rng.exponential(2.0, (50, 3, 10, 10))
+    truth = rng.uniform(0.0, 1.0, (50, 10, 10))
+    summary = jet_mass_comparison(images, truth, truth, 0.4)
+    assert summary["network"] == {"median_gev": 0.0, "width_gev": 0.0}
+    # every particle in: pile-up only adds pT, so the mass is too high
+    assert summary["none"]["median_gev"] > 0
+    assert summary["reference"]["mean_mass_gev"] > 0

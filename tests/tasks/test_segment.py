@@ -240,3 +240,16 @@ def test_the_head_is_set_by_the_task_and_the_coding_round_trips():
     c.baseline_threshold, c.baseline_validation_iou = 0.25, 0.5
     again = SegmentationTargets.from_saved(config().task, c.saved()["targets"])
     assert (again.baseline_threshold, again.baseline_validation_iou) == (0.25, 0.5)
+
+
+def test_the_pixel_energy_of_a_representation_replaces_the_channel_sum():
+    from hepdl.tasks._segment_targets import cell_energy
+
+    image = np.arange(2 * 3 * 2 * 2, dtype=np.float32).reshape(2, 3, 2, 2)
+    rows = np.array([1])
+    np.testing.assert_array_equal(
+        cell_energy({"image": image}, rows), image[rows].sum(axis=1, keepdims=True)
+    )
+    neutral = image[:, 2:3]  # pileup_images: the neutral pT the target is a share of
+    inputs = {"image": image, "pixel_energy": neutral}
+    np.testing.assert_array_equal(cell_energy(inputs, rows), neutral[rows])

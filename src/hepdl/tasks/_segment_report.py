@@ -55,6 +55,8 @@ def write_segmentation_report(
     probabilities: np.ndarray,
     fraction: np.ndarray,
     image: np.ndarray,
+    energy: np.ndarray,
+    rows: np.ndarray,
     threshold: float,
     threshold_validation_iou: float | None,
     target: str,
@@ -63,7 +65,9 @@ def write_segmentation_report(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Judge ``probabilities`` (n, 1, H, W) against the true signal ``fraction`` (same
-    shape) on the images ``image`` (n, C, H, W) in GeV; write and return the metrics."""
+    shape) on the images ``image`` (n, C, H, W) whose pixels hold ``energy`` (n, 1, H, W)
+    GeV (what the fraction is a share of), rows ``rows`` (n,) of the sample (kept in
+    predictions.npz, so the images can be rebuilt); write and return the metrics."""
     from hepdl.metrics.segmentation import (
         mean_with_error,
         recovered_energy,
@@ -71,7 +75,7 @@ def write_segmentation_report(
     )
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    energy = image.sum(axis=1, keepdims=True, dtype=np.float64)  # (n, 1, H, W) GeV
+    energy = np.asarray(energy, dtype=np.float64)  # (n, 1, H, W) GeV
     weights = np.clip(energy, 0.0, None)
     truth = fraction > 0.5
     predicted = probabilities > 0.5
@@ -133,6 +137,7 @@ def write_segmentation_report(
         out_dir / "predictions.npz",
         probabilities=probabilities.astype(np.float32),
         fraction=fraction.astype(np.float32),
+        rows=np.asarray(rows, dtype=np.int64),
         **{f"recovered_{_key(label)}": r for label, r in ratios.items()},
     )
     if plots:

@@ -19,7 +19,7 @@ import numpy as np
 
 from hepdl.errors import ConfigError, DataError
 from hepdl.tasks._coding import TargetCoding
-from hepdl.tasks.segment_section import HEAD, TARGET_ARRAY
+from hepdl.tasks.segment_section import ENERGY_ARRAY, HEAD, TARGET_ARRAY
 
 # Candidate cell-energy thresholds of the baseline, GeV: 5 MeV steps up to 0.5 GeV (the
 # noise and pile-up scale of a crystal), 50 MeV steps up to 5 GeV.
@@ -145,18 +145,21 @@ class SegmentationTargets(TargetCoding):
 
             _, train_sample, train_rows = train
             threshold, iou = best_threshold(
-                _cell_energy(train_sample.inputs["image"][train_rows]),
+                cell_energy(train_sample.inputs, train_rows),
                 self.fraction(train_sample)[train_rows] > 0.5,
                 BASELINE_THRESHOLDS,
             )
             self.baseline_threshold, self.baseline_validation_iou = threshold, iou
             extra["baseline_note"] = "threshold chosen on the training rows (no validation ran)"
         image = sample.inputs["image"][rows]  # (n, C, H, W)
+        energy = cell_energy(sample.inputs, rows)  # (n, 1, H, W)
         return write_segmentation_report(
             out_dir,
             probabilities=outputs.astype(np.float32),
             fraction=self.fraction(sample)[rows],
             image=image,
+            energy=energy,
+            rows=rows,
             threshold=self.baseline_threshold,
             threshold_validation_iou=self.baseline_validation_iou,
             target=self.target,
@@ -166,9 +169,13 @@ class SegmentationTargets(TargetCoding):
         )
 
 
-def _cell_energy(image: np.ndarray) -> np.ndarray:
-    """The energy of each pixel summed over channels (layers): (N, C, H, W) -> (N, 1, H, W)."""
-    return image.sum(axis=1, keepdims=True, dtype=np.float64)
+def cell_energy(inputs: Any, rows: np.ndarray) -> np.ndarray:
+    """(n, 1, H, W) float64: the energy of each pixel of rows ``rows``: the
+    representation's ``pixel_energy`` when it gives one, else the sum over the image's
+    channels (layers)."""
+    if ENERGY_ARRAY in inputs:
+        return np.asarray(inputs[ENERGY_ARRAY][rows], dtype=np.float64)
+    return inputs["image"][rows].sum(axis=1, keepdims=True, dtype=np.float64)
 
 
 def fit_segmentation_targets(section: Any, sample: Any) -> SegmentationTargets:

@@ -41,7 +41,7 @@ from hepdl.tasks._segment_targets import (
     SegmentationTargets,
     fit_segmentation_targets,
 )
-from hepdl.tasks.segment_section import EPOCH_METRICS, SegmentConfig
+from hepdl.tasks.segment_section import ENERGY_ARRAY, EPOCH_METRICS, SegmentConfig
 
 # Per validation batch: the sums the epoch's metrics are ratios of.
 _SUMS = (
@@ -108,7 +108,9 @@ class SegmentationTask(TaskBase):
     def step_loss(self, batch: tuple[Any, ...], stage: str) -> torch.Tensor:
         inputs, fraction, *weights = batch  # {"image": (B, C, H, W)}, (B, 1, H, W) [, (B,)]
         logits = forward(self.model, inputs)  # (B, 1, H, W)
-        energy = inputs["image"].sum(dim=1, keepdim=True)  # (B, 1, H, W) GeV
+        energy = inputs.get(ENERGY_ARRAY)  # (B, 1, H, W) GeV
+        if energy is None:
+            energy = inputs["image"].sum(dim=1, keepdim=True)
         loss = self.compute_loss(logits, fraction, energy, weights[0] if weights else None)
         if stage == "val":
             self.record(stage, loss, len(logits), batch_sums(logits.detach(), fraction, energy))

@@ -14,6 +14,10 @@ from hepdl.tasks._registry import register_section
 
 # The representation array of per-pixel truth (hepdl.data.representations.calo_cells).
 TARGET_ARRAY = "pixel_target"
+# The energy each pixel's truth is a fraction of, when a representation gives it (PUMML's
+# pileup_images: the neutral pT, of which the target is the leading-vertex share); without
+# it the pixel's energy is the sum of the image channels (calorimeter layers).
+ENERGY_ARRAY = "pixel_energy"
 
 # What the model's head must be: one channel, a sigmoid (every loss below is on
 # probabilities or on logits that a sigmoid turns into them).

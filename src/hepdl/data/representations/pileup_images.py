@@ -11,7 +11,9 @@ direction to undo):
 
 and ``pixel_target`` (N, 1, H, W): the leading-vertex share of each pixel's neutral pT
 (0 where a pixel has no neutral pT), what PUMML learns (Komiske et al., JHEP 12 (2017)
-051). The images stay in GeV. ``hepdl.physics.pileup_mitigation`` turns a predicted
+051), with ``pixel_energy`` (N, 1, H, W), the neutral pT that share is of (what
+``task.kind: segment`` weighs pixels and counts recovered energy with). The images stay in
+GeV. ``hepdl.physics.pileup_mitigation`` turns a predicted
 share back into a corrected jet and its mass.
 """
 
@@ -37,12 +39,13 @@ PILEUP_COLUMN = "part_is_pileup"
 
 @register_representation("pileup_images")
 class PileupImagesRepresentation:
-    """``{"image": (N, 3, H, W), "pixel_target": (N, 1, H, W)}`` float32 (module doc).
+    """``{"image": (N, 3, H, W), "pixel_target", "pixel_energy": (N, 1, H, W)}`` float32
+    (module docstring).
 
     ``pixels`` (default 25) over ``[-extent, extent]`` (default 0.5: pixels of 0.04)."""
 
     name = "pileup_images"
-    provides = ("image", "pixel_target")  # the arrays __call__ returns
+    provides = ("image", "pixel_target", "pixel_energy")  # the arrays __call__ returns
 
     def __init__(self, *, pixels: int | Sequence[int] = 25, extent: float = 0.5) -> None:
         self._pixels = _pixels(pixels, representation=self.name)
@@ -85,4 +88,5 @@ class PileupImagesRepresentation:
         return {
             "image": image.astype(np.float32),  # channel NEUTRAL = 2 holds all neutrals
             "pixel_target": share[:, None].astype(np.float32),
+            "pixel_energy": neutral[:, None].astype(np.float32),
         }
