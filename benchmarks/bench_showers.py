@@ -22,7 +22,7 @@ import numpy as np
 
 from alternate import add_repeats, alternate, check_repeats, ratios, spread
 from hepdl.generate.calo_geometry import get_geometry
-from hepdl.generate.shower_model import simulate
+from hepdl.generate.shower_model import expected_spots, get_particle, simulate
 
 
 def main() -> None:
@@ -32,11 +32,9 @@ def main() -> None:
     args = parser.parse_args()
     check_repeats(parser, args.repeats)
     geometry = get_geometry("cms_ecal")
-    from hepdl.generate._shower_spots import em_spot_counts
-
     for energy in (10.0, 100.0):
         energies = np.full(args.showers, energy)
-        spots = int(em_spot_counts(energies, geometry.sections[0].z_eff).sum())
+        spots = int(expected_spots(get_particle("e-"), energies, geometry).sum())
 
         def hepdl_side(repeat: int, energies: np.ndarray = energies) -> float:
             start = time.perf_counter()
