@@ -47,8 +47,8 @@ def _config(tmp_path: Path, representation: dict, model: dict, files: list[str] 
             {"name": "point_cloud"},
             {"name": "lenet", "in_channels": 1, "image_size": 16},
             "model 'lenet' (LeNet) needs the input(s) image, but data.representation "
-            "'point_cloud' provides points, features, mask; choose data.representation.name image "
-            "or image_array",
+            "'point_cloud' provides points, features, mask; choose data.representation.name "
+            "calo_cells or image or image_array or pileup_images",
         ),
         (
             {"name": "substructure"},
