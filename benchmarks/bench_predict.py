@@ -101,14 +101,9 @@ def side_read(run_dir: str, data: str, chunk_rows: int) -> dict:
 
 
 def side_predict(run_dir: str, data: str, chunk_rows: int, out: str) -> dict:
-    """``hepdl predict`` through the command's typer function."""
-    import typer
+    """``hepdl predict`` through the command-line app."""
+    from hepdl.cli import app
 
-    from hepdl._cli_predict import register
-
-    app = typer.Typer()
-    register(app)
-    app.callback()(lambda: None)
     args = ["predict", run_dir, "--data", data, "--out", out, "--friend", "--overwrite"]
     args += ["--chunk-rows", str(chunk_rows)]
     start = time.perf_counter()

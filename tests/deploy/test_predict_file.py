@@ -11,13 +11,12 @@ import awkward as ak
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import typer
 import uproot
 from tests.deploy.runs import PFN, POINTS, make_run, write_jet_file
 from typer.testing import CliRunner
 
 from hepdl import __version__
-from hepdl._cli_predict import register
+from hepdl.cli import app
 from hepdl.data import read_table
 from hepdl.deploy.predict_file import check_entry_count
 from hepdl.deploy.predictor import Predictor
@@ -26,15 +25,6 @@ from hepdl.errors import DataError
 N_JETS = 45
 EMPTY = [2, 30]  # jets written without constituents
 PREDICTED = ["hepdl_score", "hepdl_p_qcd", "hepdl_p_top", "hepdl_valid"]
-
-app = typer.Typer()
-register(app)
-
-
-@app.callback()
-def _main() -> None:
-    """hepdl (only the predict command, as cli.py registers it)."""
-
 
 runner = CliRunner()
 

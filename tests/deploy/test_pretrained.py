@@ -23,12 +23,11 @@ import awkward as ak
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import typer
 from tests.deploy.runs import make_run, write_jet_file
 from typer.testing import CliRunner
 
 import hepdl
-from hepdl._cli_pretrained import register
+from hepdl.cli import app
 from hepdl.config import config_from_dict
 from hepdl.deploy.predictor import Predictor
 from hepdl.deploy.pretrained import from_pretrained, save_pretrained
@@ -496,22 +495,11 @@ def test_folder_loads_from_the_huggingface_cache(trained, tmp_path, monkeypatch)
 
 
 # ----------------------------------------------------------------------------- the CLI
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:  # a group: the command keeps its name
-        pass
-
-    register(app)
-    return app
-
-
 def test_save_pretrained_command(trained, tmp_path):
     runs, _ = trained
     run = runs["regression"][0]
     out = tmp_path / "model"
-    result = CliRunner().invoke(_app(), ["save-pretrained", str(run), "--out", str(out)])
+    result = CliRunner().invoke(app, ["save-pretrained", str(run), "--out", str(out)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert [line.split(" (")[0] for line in lines[:3]] == [
@@ -519,7 +507,7 @@ def test_save_pretrained_command(trained, tmp_path):
     ]
     assert lines[3] == f"load it with: hepdl.from_pretrained({str(out)!r})"
     assert from_pretrained(out).output_names() == ["gen_pt", "valid"]
-    again = CliRunner().invoke(_app(), ["save-pretrained", str(run), "--out", str(out)])
+    again = CliRunner().invoke(app, ["save-pretrained", str(run), "--out", str(out)])
     assert again.exit_code == 2
     assert again.output.strip() == f"error: {out}: exists already; pass --overwrite to replace it"
 

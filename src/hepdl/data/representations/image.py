@@ -72,7 +72,7 @@ class ImageRepresentation:
         flip: bool = True,
         normalize: str = "sum",
     ) -> None:
-        self._pixels = _pixels(pixels, representation=self.name)
+        self._pixels = pixel_shape(pixels, representation=self.name)
         self._extent = positive_float(extent, option="extent", representation=self.name)
         self._weight = choice(weight, option="weight", representation=self.name, choices=WEIGHTS)
         self._channels = choice(
@@ -167,7 +167,7 @@ class ImageRepresentation:
         return jets.masked(x - cx[:, None]), jets.masked(kinematics.delta_phi(y, cy[:, None]))
 
 
-def _pixels(value: Any, *, representation: str) -> tuple[int, int]:
+def pixel_shape(value: Any, *, representation: str) -> tuple[int, int]:
     """``pixels`` as (H, W): one positive integer, or two."""
     if isinstance(value, Sequence) and not isinstance(value, str):
         if len(value) != 2:
@@ -232,7 +232,7 @@ class ImageArrayRepresentation:
         }
 
     def __call__(self, table: ak.Array, *, source: str) -> dict[str, np.ndarray]:
-        images = _image_column(table, self._column, source=source)  # (N, H, W) or 4-D
+        images = image_column(table, self._column, source=source)  # (N, H, W) or 4-D
         layout = "(N, H, W, C)" if self._channels_last else "(N, C, H, W)"
         if images.ndim == 3:
             images = images[:, None]  # (N, 1, H, W)
@@ -257,7 +257,7 @@ class ImageArrayRepresentation:
         return {"image": np.ascontiguousarray(images, dtype=np.float32)}
 
 
-def _image_column(table: ak.Array, column: str, *, source: str) -> np.ndarray:
+def image_column(table: ak.Array, column: str, *, source: str) -> np.ndarray:
     """The column ``column`` as a regular NumPy array (N, ...), or a DataError naming it."""
     fields = list(table.fields or [])
     if column not in fields:

@@ -29,7 +29,7 @@ from hepdl.data.representations._constituents import read_constituents
 from hepdl.data.representations._options import positive_float
 from hepdl.data.representations._particles import relative_coordinates
 from hepdl.data.representations._registry import register_representation
-from hepdl.data.representations.image import _pixels
+from hepdl.data.representations.image import pixel_shape
 from hepdl.errors import DataError
 from hepdl.physics import jet_images
 from hepdl.physics.pileup_mitigation import CHARGED_LV, CHARGED_PU
@@ -48,7 +48,7 @@ class PileupImagesRepresentation:
     provides = ("image", "pixel_target", "pixel_energy")  # the arrays __call__ returns
 
     def __init__(self, *, pixels: int | Sequence[int] = 25, extent: float = 0.5) -> None:
-        self._pixels = _pixels(pixels, representation=self.name)
+        self._pixels = pixel_shape(pixels, representation=self.name)
         self._extent = positive_float(extent, option="extent", representation=self.name)
 
     @property

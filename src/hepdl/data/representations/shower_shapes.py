@@ -16,7 +16,7 @@ import numpy as np
 from hepdl.data._messages import missing_columns_error
 from hepdl.data.representations._options import positive_float
 from hepdl.data.representations._registry import register_representation
-from hepdl.data.representations.image import _image_column
+from hepdl.data.representations.image import image_column
 from hepdl.data.validation import check_finite
 from hepdl.errors import ConfigError, DataError
 from hepdl.physics import shower_shapes as physics
@@ -83,7 +83,7 @@ class ShowerShapesRepresentation:
                 place="the table",
                 hint="set data.representation.ecal and .hcal to the crystal and tower columns",
             )
-        ecal = _image_column(table, self._ecal, source=source)  # (N, H, W)
+        ecal = image_column(table, self._ecal, source=source)  # (N, H, W)
         side = physics.min_window()
         if ecal.ndim != 3 or min(ecal.shape[1:]) < side:
             raise DataError(
@@ -91,7 +91,7 @@ class ShowerShapesRepresentation:
                 f"'{self.name}' expects ECAL crystal windows (N, H, W) with H, W >= {side} "
                 f"(rows i-eta, columns i-phi; (N, 35, 35) from hepdl showers)"
             )
-        hcal = _image_column(table, self._hcal, source=source)  # (N, h, w)
+        hcal = image_column(table, self._hcal, source=source)  # (N, h, w)
         try:
             physics.tower_size(ecal.shape, hcal.shape)
         except ValueError:
