@@ -20,6 +20,7 @@ from hepdl._cli_generation import register as register_generation_commands
 from hepdl._cli_optim import register as register_optim_commands
 from hepdl._cli_predict import register as register_predict_commands
 from hepdl._cli_pretrained import register as register_pretrained_commands
+from hepdl._cli_sample import register as register_sample_commands
 from hepdl._cli_scan import register as register_scan_commands
 from hepdl._cli_showers import register as register_shower_commands
 from hepdl.errors import HepdlError
@@ -192,6 +193,7 @@ register_deploy_commands(app)
 register_predict_commands(app)
 register_pretrained_commands(app)
 register_shower_commands(app)
+register_sample_commands(app)
 
 
 def main() -> None:

@@ -128,7 +128,9 @@ def test_the_table_checks_every_option_as_the_real_factory(name: str) -> None:
 def test_an_unknown_model_is_named_with_the_closest_from_the_table() -> None:
     message = _outcome(_static_registry(), "mpl", {})
     assert message == _outcome(MODELS, "mpl", {})
-    assert message.startswith("unknown model 'mpl' (did you mean 'mlp'?); valid models: efn, ")
+    assert message.startswith(
+        "unknown model 'mpl' (did you mean 'mlp'?); valid models: calo_gan, efn, "
+    )
     with pytest.raises(ConfigError) as err:
         model_signature("mpl")
     assert str(err.value) == message

@@ -253,7 +253,8 @@ def _output_width(predictor: Predictor) -> int:
     coding = predictor.coding
     if predictor.preprocessing.class_names:
         return len(predictor.preprocessing.class_names)
-    return int(coding.head_options({})["out_features"])
+    # A coding without a width (a generative model's) refuses in prediction_columns.
+    return int(coding.head_options({}).get("out_features", 1))
 
 
 def _key(column: str, predictor: Predictor) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -375,3 +375,32 @@ def _run_parallel(
             for future in pending:
                 future.cancel()
             raise
+
+
+def write_shower_file(
+    chunks: Iterable[Mapping[str, np.ndarray]],
+    out: Path,
+    metadata: Mapping[str, Any],
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Showers that come from elsewhere (a generative model, ``hepdl sample``) into a file
+    of the layout ``hepdl showers`` writes, so every reader of shower files reads them:
+    ``chunks`` of columns ((N,) values, (N, H, W) cells), one row group each, Parquet, or
+    HDF5 for ``.h5`` / ``.hdf5``; ``out`` appears only when complete, with ``metadata``
+    under the key ``hepdl``. One chunk is held in memory at a time."""
+    import tempfile
+
+    from hepdl.generate import _parquet
+
+    out = Path(out)
+    _parquet.check_output(out, overwrite=overwrite)
+    tables = (_shower_files.rows_table(columns) for columns in chunks)
+    if out.suffix not in HDF5_SUFFIXES:
+        return _parquet.write_stream(out, tables, metadata, overwrite=overwrite)
+    with tempfile.TemporaryDirectory(prefix=".hepdl-parts-", dir=out.parent) as folder:
+        parts = []
+        for i, table in enumerate(tables):
+            parts.append(_parquet.write_atomic(table, Path(folder) / f"{i:06d}.parquet", {},
+                                               overwrite=True))  # fmt: skip
+        return _shower_files.merge_hdf5(parts, out, metadata, overwrite=overwrite)

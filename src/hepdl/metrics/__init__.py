@@ -15,6 +15,12 @@ Regression (``pred`` against ``true``; see :mod:`hepdl.metrics.regression`):
 
 Segmentation (per-pixel truth; :mod:`hepdl.metrics.segmentation`): IoU per class and
 energy-weighted, pixel accuracy.
+
+Generated against simulated samples (the CaloChallenge; :mod:`hepdl.metrics.generative`):
+:func:`separation_power`, :func:`wasserstein_1`, :func:`feature_distances` (with the
+truth-vs-truth floor), :func:`classifier_test` (AUC of a classifier told to separate them)
+and :func:`shower_metrics`; for jets the JetNet metrics (:mod:`hepdl.metrics.jetnet`):
+:func:`w1m`, :func:`w1p`, :func:`w1efp`, :func:`fpd`, :func:`kpd`, :func:`jetnet_metrics`.
 """
 
 from __future__ import annotations
@@ -56,5 +62,13 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "fit_binned_resolution",
             "fit_resolution",
         ],
+        "hepdl.metrics.generative": [
+            "classifier_test",
+            "feature_distances",
+            "separation_power",
+            "shower_metrics",
+            "wasserstein_1",
+        ],
+        "hepdl.metrics.jetnet": ["fpd", "jetnet_metrics", "kpd", "w1efp", "w1m", "w1p"],
     },
 )

@@ -46,8 +46,11 @@ def _option_bounds() -> dict[str, Any]:
         "in_features", "out_features", "hidden", "hidden_size", "in_channels", "channels",
         "filters", "widths", "blocks", "phi_sizes", "f_sizes", "embed_dims",
         "pair_embed_dims", "fc_sizes", "edge_convs", "fusion_channels", "pair_input_dim",
+        "latent", "critic_hidden",
     )  # fmt: skip
-    counts = ("num_layers", "num_cls_layers", "num_heads", "blocks_per_stage", "ffn_ratio")
+    counts = (
+        "num_layers", "num_cls_layers", "num_heads", "blocks_per_stage", "ffn_ratio", "transforms"
+    )  # fmt: skip
     sizes = ("image_size", "kernel_size", "kernel_sizes", "pool_sizes", "lrn_size")
     dropouts = ("dropout", "attn_dropout", "activation_dropout", "fc_dropout")
     return {
@@ -60,6 +63,9 @@ def _option_bounds() -> dict[str, Any]:
         "unet.width": width,
         "out_channels": width,
         "maxout_pieces": Field(ge=2, le=64),
+        # Set by the generative tasks from the data: cells per layer, incident energies (GeV).
+        "layer_cells": Field(ge=1, le=MAX_PIXELS, description="hepdl.limits.MAX_PIXELS"),
+        "energy_range": Field(gt=0),
         "z_feature": Field(ge=0, le=MAX_WIDTH),
         "init_sigma_w": Field(gt=0),
         "init_sigma_b": Field(ge=0),
@@ -86,6 +92,9 @@ _MODEL_MODULES = (
     "hepdl.models.particlenet",
     "hepdl.models.particle_transformer",
     "hepdl.models.unet",
+    "hepdl.models.calo_gan",
+    "hepdl.models.shower_vae",
+    "hepdl.models.shower_flow",
 )
 
 

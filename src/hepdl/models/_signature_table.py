@@ -12,6 +12,18 @@ from collections.abc import Sequence
 from hepdl.models._signatures import ModelSignature, Option
 
 MODEL_SIGNATURES: dict[str, ModelSignature] = {
+    "calo_gan": ModelSignature(
+        factory="hepdl.models.calo_gan.CaloGAN",
+        options=(
+            Option("layer_cells", Sequence[int], (288, 144, 72)),
+            Option("energy_range", Sequence[float], (1.0, 100.0)),
+            Option("latent", int, 64),
+            Option("hidden", Sequence[int], (256, 512)),
+            Option("critic_hidden", Sequence[int], (512, 256, 128)),
+        ),
+        consumes=("incident_energy",),
+        forward_inputs=("incident_energy",),
+    ),
     "efn": ModelSignature(
         factory="hepdl.models.deepsets.EnergyFlowNetwork",
         options=(
@@ -213,6 +225,28 @@ MODEL_SIGNATURES: dict[str, ModelSignature] = {
         ),
         consumes=("features", "mask"),
         forward_inputs=("features",),
+    ),
+    "shower_flow": ModelSignature(
+        factory="hepdl.models.shower_flow.ShowerFlow",
+        options=(
+            Option("layer_cells", Sequence[int], (288, 144, 72)),
+            Option("energy_range", Sequence[float], (1.0, 100.0)),
+            Option("transforms", int, 6),
+            Option("hidden", Sequence[int], (256, 256)),
+        ),
+        consumes=("incident_energy",),
+        forward_inputs=("incident_energy",),
+    ),
+    "shower_vae": ModelSignature(
+        factory="hepdl.models.shower_vae.ShowerVAE",
+        options=(
+            Option("layer_cells", Sequence[int], (288, 144, 72)),
+            Option("energy_range", Sequence[float], (1.0, 100.0)),
+            Option("latent", int, 32),
+            Option("hidden", Sequence[int], (512, 256)),
+        ),
+        consumes=("incident_energy",),
+        forward_inputs=("incident_energy",),
     ),
     "unet": ModelSignature(
         factory="hepdl.models.unet.UNet",

@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "plot_training_history",
         ],
         "hepdl.plots.comparison": ["plot_roc_bands"],
+        "hepdl.plots.generative": ["average_showers", "feature_histograms"],
         "hepdl.plots.learning_curve": ["plot_learning_curve"],
         "hepdl.plots.lr_finder": ["plot_lr_find"],
         "hepdl.plots.regression": [

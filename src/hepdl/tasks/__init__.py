@@ -9,7 +9,9 @@ head, loss, epoch metrics, prediction and evaluation); ``TaskBase`` holds what t
     create_task(config.task, model, ...) -> the task, ready for a Lightning Trainer
 
 Modules: ``classify`` (labels; ROC, rejection), ``regress`` (target columns; response and
-resolution), each with its config section in ``classify_section``, ``regress_section``
+resolution), ``segment`` (per-pixel truth; IoU), the generative ``gan``, ``vae`` and
+``flow`` (showers given the incident energy; CaloChallenge metrics, their shared parts in
+``_generative``), each with its config section in ``classify_section``, ``regress_section``
 (no torch: loading a config validates a section without importing Lightning); private:
 ``_base`` (shared plumbing), ``_registry``, ``_optim`` (optimisers, schedules; their
 config checks in the torch-free ``schedule_options``),
@@ -47,6 +49,12 @@ __getattr__, __dir__, _exports = lazy_exports(
         "hepdl.tasks.classify_section": ["ClassifyConfig"],
         "hepdl.tasks.regress": ["RegressionTask"],
         "hepdl.tasks.regress_section": ["RegressConfig"],
+        "hepdl.tasks.gan": ["GANTask"],
+        "hepdl.tasks.gan_section": ["GanConfig"],
+        "hepdl.tasks.vae": ["VAETask"],
+        "hepdl.tasks.vae_section": ["VaeConfig"],
+        "hepdl.tasks.flow": ["FlowTask"],
+        "hepdl.tasks.flow_section": ["FlowConfig"],
     },
 )
 __all__ = sorted([*_exports, "create_task"])

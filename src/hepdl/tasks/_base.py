@@ -90,6 +90,10 @@ class TaskBase(L.LightningModule):
 
     kind: ClassVar[str]  # the registered name, set by ``register_task``
     Config: ClassVar[type[TaskSection]]
+    # hepdl.tasks.divergence: the losses whose non-finite value stops the fit, and whether
+    # a loss far above the first step's counts too (not for an adversarial loss).
+    divergence_watch: ClassVar[tuple[str, ...]] = ("train_loss", "val_loss")
+    divergence_bound: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -103,6 +107,7 @@ class TaskBase(L.LightningModule):
         schedule: Mapping[str, Any] | None = None,
         gradient_clip: float | None = None,
         gradient_clip_algorithm: str = "norm",
+        betas: tuple[float, float] | None = None,
     ) -> None:
         super().__init__()
         if nesterov and momentum == 0:
@@ -121,6 +126,7 @@ class TaskBase(L.LightningModule):
         self.momentum = momentum
         self.nesterov = nesterov
         self.weight_decay = weight_decay
+        self.betas = betas  # Adam's; None: torch's default (a task's own option, not shared)
         # The optimiser options are checked now, not when the fit has started.
         for params in self.optimized_parameters():
             build_optimizer(params, **self._optimizer_options())
@@ -184,6 +190,9 @@ class TaskBase(L.LightningModule):
     # What hepdl's commands ask a task class before a model exists: which truth to read,
     # how to split, how to code it, and how to show the test metrics.
     needs_labels: ClassVar[bool] = False  # True: class labels, class-stratified split
+    # Kinds of one family write the same test metrics, so hepdl compare sets their runs
+    # side by side (the generative gan, vae, flow: "generative"); None: its kind alone.
+    metrics_family: ClassVar[str | None] = None
     # What its test predictions are, for the commands that combine runs: "scores" (one
     # signal score per row: ROC curves in `compare`, averaged probabilities in `ensemble`)
     # or "values" (predicted numbers: response curves, averaged point predictions).
@@ -370,9 +379,11 @@ class TaskBase(L.LightningModule):
 
         if self.diverged is not None or "train_loss" not in self.history:
             return
-        latest = {k: self.history[k][-1] for k in ("train_loss", "val_loss") if self.history.get(k)}
+        watched = self.divergence_watch
+        latest = {k: self.history[k][-1] for k in watched if self.history.get(k)}
         epochs = len(self.history["train_loss"])  # this epoch, counted from 1
-        self.diverged = find_divergence(latest, initial_loss=self.initial_loss, epoch=epochs)
+        initial = self.initial_loss if self.divergence_bound else None
+        self.diverged = find_divergence(latest, initial_loss=initial, epoch=epochs, watched=watched)
         if self.diverged is not None:
             self.trainer.should_stop = True
 
@@ -412,6 +423,7 @@ class TaskBase(L.LightningModule):
             "momentum": self.momentum,
             "nesterov": self.nesterov,
             "weight_decay": self.weight_decay,
+            "betas": self.betas,
         }
 
     def _optimizer_steps_per_fit(self) -> int:

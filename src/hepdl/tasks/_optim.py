@@ -49,10 +49,16 @@ def build_optimizer(
     momentum: float = 0.0,
     nesterov: bool = False,
     weight_decay: float = 0.0,
+    betas: tuple[float, float] | None = None,
 ) -> torch.optim.Optimizer:
     """The torch optimiser ``name``. ``weight_decay`` is an L2 term added to the gradient
     (g + lambda w) for sgd, adam and rmsprop, and decoupled for adamw (w <- w - eta lambda w
-    beside the Adam step, Loshchilov & Hutter)."""
+    beside the Adam step, Loshchilov & Hutter). ``betas``: Adam's moment decay rates
+    (torch's (0.9, 0.999) when None; a GAN's critic and generator train with (0.5, 0.9),
+    Gulrajani et al.)."""
+    if betas is not None and name not in ("adam", "adamw"):
+        raise ConfigError(f"task.betas applies to optimizer adam or adamw, not '{name}'")
+    adam = {} if betas is None else {"betas": tuple(betas)}
     if name == "sgd":
         return torch.optim.SGD(
             params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
@@ -66,9 +72,9 @@ def build_optimizer(
         if nesterov:
             raise ConfigError("task.nesterov applies to optimizer sgd, not 'rmsprop'")
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **adam)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **adam)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     raise ConfigError(f"task.optimizer '{name}' is not one of {', '.join(OPTIMIZERS)}")

@@ -25,6 +25,9 @@ _TASK_MODULES = {
     "classify": ("hepdl.tasks.classify", "hepdl.tasks.classify_section"),
     "regress": ("hepdl.tasks.regress", "hepdl.tasks.regress_section"),
     "segment": ("hepdl.tasks.segment", "hepdl.tasks.segment_section"),
+    "gan": ("hepdl.tasks.gan", "hepdl.tasks.gan_section"),
+    "vae": ("hepdl.tasks.vae", "hepdl.tasks.vae_section"),
+    "flow": ("hepdl.tasks.flow", "hepdl.tasks.flow_section"),
 }
 
 

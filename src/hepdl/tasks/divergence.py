@@ -16,6 +16,10 @@ A diverged run stops training there (nothing it learns afterwards can be trusted
 recorded as ``"diverged": {"epoch": e, "reason": ...}`` in metrics.json (``e`` counts from
 1; ``"test_metrics": false`` added when its outputs are NaN, so no test metric exists),
 printed as such, marked in ``hepdl compare`` and never chosen by a scan.
+
+A task may watch other losses (a GAN: its critic and generator losses, each named when it
+turns NaN) and drop the bound (an adversarial loss has no scale set by its start: a WGAN
+critic's starts near 0 and grows as the critic learns); the non-finite rule always holds.
 """
 
 from __future__ import annotations
@@ -26,16 +30,20 @@ from typing import Any
 
 FACTOR = 1000.0
 DIVERGED_KEY = "diverged"  # the metrics.json entry
-_WATCHED = ("train_loss", "val_loss")
+WATCHED = ("train_loss", "val_loss")
 
 
 def find_divergence(
-    losses: Mapping[str, float], *, initial_loss: float | None, epoch: int
+    losses: Mapping[str, float],
+    *,
+    initial_loss: float | None,
+    epoch: int,
+    watched: tuple[str, ...] = WATCHED,
 ) -> dict[str, Any] | None:
     """``{"epoch": epoch, "reason": ...}`` when one of ``losses`` (this epoch's
-    ``train_loss``/``val_loss``) is non-finite or above the bound of ``initial_loss``
-    (the module's rule), else None."""
-    for name in _WATCHED:
+    ``watched`` losses) is non-finite or above the bound of ``initial_loss`` (the
+    module's rule; None: no bound), else None."""
+    for name in watched:
         value = losses.get(name)
         if value is None:
             continue

@@ -147,12 +147,20 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunRecord:
 
 
 def one_kind(runs: Sequence[RunRecord]) -> str:
-    """The task kind all ``runs`` share; DataError naming two runs of different kinds."""
+    """The task kind all ``runs`` share (or whose metrics they share: the generative kinds
+    gan, vae and flow are judged alike, ``TaskBase.metrics_family``); DataError naming two
+    runs of different kinds."""
+    from hepdl.tasks import task_class
+
     if not runs:
         raise ConfigError("compare: no runs to compare")
     first = runs[0]
+    family = getattr(task_class(first.kind), "metrics_family", None)
     for other in runs[1:]:
-        if other.kind != first.kind:
+        same = (
+            family is not None and getattr(task_class(other.kind), "metrics_family", None) == family
+        )
+        if other.kind != first.kind and not same:
             raise DataError(
                 f"runs {first.run_dir} (task.kind {first.kind}) and {other.run_dir} "
                 f"(task.kind {other.kind}) are different kinds of learning, their metrics "

@@ -14,8 +14,10 @@ them; see ``_registry`` for the interface. Registered here:
 - ``pileup_images``: PUMML's charged-LV, charged-PU and neutral jet images and the neutral
   leading-vertex share per pixel (``pixel_target``);
 - calorimeter cells (the files of ``hepdl showers``): ``calo_cells`` (layers as image
-  channels, the per-cell signal fraction ``pixel_target``), ``layer_sums`` (energy per layer
-  and in central windows), ``shower_shapes`` (the CMS cluster variables).
+  channels, the per-cell signal fraction ``pixel_target``), ``calo_layers`` (every cell of
+  every layer as one flat vector with the incident energy: what generative models learn),
+  ``layer_sums`` (energy per layer and in central windows), ``shower_shapes`` (the CMS
+  cluster variables).
 
 Augmentations (``rotate``, ``reflect``, ``smear``) are random transforms of the table
 applied before any representation, in a registry of their own: see ``augment``.
@@ -50,6 +52,7 @@ from hepdl.data.representations.augment import (
     register_augmentation,
 )
 from hepdl.data.representations.calo_cells import CaloCellsRepresentation
+from hepdl.data.representations.calo_layers import CaloLayersRepresentation
 from hepdl.data.representations.columns import ColumnsRepresentation
 from hepdl.data.representations.graph import EDGE_FEATURES, GraphRepresentation
 from hepdl.data.representations.image import ImageRepresentation
@@ -70,6 +73,7 @@ __all__ = [
     "POINT_CLOUD_FEATURES",
     "REPRESENTATIONS",
     "CaloCellsRepresentation",
+    "CaloLayersRepresentation",
     "ColumnsRepresentation",
     "GraphRepresentation",
     "ImageRepresentation",

@@ -116,7 +116,7 @@ class CaloCellsRepresentation:
                 table.fields,
                 hint=f"representation '{NAME}' reads the cell arrays of a shower file",
             )
-        cells = [_cells(table, name, source=source) for name in self._layers]
+        cells = [cell_layer(table, name, source=source) for name in self._layers]
         grid = cells[0].shape[1:]
         image = np.stack(
             [_on_grid(c, grid, name=n, first=self._layers[0], source=source)
@@ -127,7 +127,7 @@ class CaloCellsRepresentation:
         if self._signal is not None:
             signal = np.zeros(image.shape[:1] + image.shape[2:], dtype=np.float64)  # (N, H, W)
             for name, layer, total in zip(self._signal, self._layers, cells, strict=True):
-                values = _cells(table, name, source=source)
+                values = cell_layer(table, name, source=source)
                 if values.shape != total.shape:
                     raise DataError(
                         f"{source}: signal column '{name}' has cells of shape "
@@ -154,7 +154,7 @@ class CaloCellsRepresentation:
         return np.ascontiguousarray(values[..., top : top + h, left : left + w])
 
 
-def _cells(table: ak.Array, name: str, *, source: str) -> np.ndarray:
+def cell_layer(table: ak.Array, name: str, *, source: str) -> np.ndarray:
     """Column ``name`` as (N, h, w) float32: a fixed-size 2D cell array per row, finite."""
     try:
         values = ak.to_numpy(table[name]).astype(np.float32, copy=False)
