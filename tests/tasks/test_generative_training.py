@@ -124,6 +124,19 @@ def test_sample_writes_showers_the_readers_take(runs, tmp_path, suffix) -> None:
     np.testing.assert_array_equal(second["cells"], arrays["cells"])  # same seed, same showers
 
 
+def test_sampled_showers_go_through_the_shower_validation(runs, tmp_path) -> None:
+    """The file says which geometry and particle it stands in for, as hepdl showers' do:
+    validate-showers measures it (its textbook checks may fail on an untrained model)."""
+    prep = json.loads((runs["flow"] / "preprocessing.json").read_text())
+    assert prep["targets"]["origin"] == {"geometry": "calogan", "particles": ["e+"]}
+    out = tmp_path / "flow.parquet"
+    args = ["sample", str(runs["flow"]), "--n", "200", "--condition", "energy=2:50"]
+    assert runner.invoke(app, [*args, "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["validate-showers", str(out), "--out", str(tmp_path / "v")])
+    assert result.exit_code in (0, 1) and "error:" not in result.output, result.output
+    assert any((tmp_path / "v").iterdir())
+
+
 def test_sample_warns_outside_the_training_range_and_draws_a_range(runs, tmp_path) -> None:
     from hepdl.data import read_table
 
@@ -232,3 +245,10 @@ def test_evaluate_judges_a_generative_run_on_another_shower_file(runs, showers, 
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert 0 <= metrics["mean_separation_power"] <= 1 and metrics["n_reference"] == 300
+
+
+def test_export_refuses_a_generative_run_with_one_line(runs, tmp_path) -> None:
+    result = runner.invoke(app, ["export", str(runs["gan"]), "--out", str(tmp_path / "g.onnx")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "does not export samplers" in " ".join(result.output.split())
+    assert not (tmp_path / "g.onnx").exists()

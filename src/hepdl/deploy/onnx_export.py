@@ -80,7 +80,24 @@ def _check_run_dir(run_dir: Path) -> bool:
     for name in ("config.yaml", "preprocessing.json", weights):
         if not (run_dir / name).is_file():
             raise ConfigError(f"{run_dir}: not a finished hepdl run ({name} is missing)")
+    _refuse_generative(run_dir)
     return classical
+
+
+def _refuse_generative(run_dir: Path) -> None:
+    """A generative run draws its noise inside the network: the export's check (the ONNX
+    file's outputs against PyTorch's on the same inputs) cannot hold for random outputs,
+    and an unchecked export is not written."""
+    from hepdl.tasks import task_class
+    from hepdl.train.artifacts import run_task_kind
+
+    kind = run_task_kind(run_dir)
+    if getattr(task_class(kind), "generative", False):
+        raise ConfigError(
+            f"{run_dir}: a generative run (task.kind: {kind}) draws random showers; hepdl "
+            "export writes only networks whose ONNX outputs it can check against PyTorch's, "
+            "so it does not export samplers; draw showers with `hepdl sample`"
+        )
 
 
 def _check_out(out: Path, *, overwrite: bool) -> None:

@@ -26,9 +26,14 @@ class ShowerTargets(TargetCoding):
     """``layers``: {layer: (H, W)} in the order of the cells; ``energy_range``: [lo, hi]
     GeV of the training rows' incident energies."""
 
-    def __init__(self, *, layers: Mapping[str, Any], energy_range: Any) -> None:
+    def __init__(
+        self, *, layers: Mapping[str, Any], energy_range: Any, origin: Mapping | None = None
+    ) -> None:
         self.layers = {str(k): (int(v[0]), int(v[1])) for k, v in layers.items()}
         self.energy_range = [float(energy_range[0]), float(energy_range[1])]
+        # What simulated the training showers ({"geometry": name, "particles": [...]}),
+        # when the files say (hepdl showers' metadata); None for other files.
+        self.origin = dict(origin) if isinstance(origin, Mapping) else None
 
     @property
     def layer_cells(self) -> list[int]:
@@ -55,12 +60,18 @@ class ShowerTargets(TargetCoding):
 
     def saved(self) -> dict[str, Any]:
         layers = {k: list(v) for k, v in self.layers.items()}
-        return {"targets": {"layers": layers, "energy_range": self.energy_range}}
+        return {
+            "targets": {"layers": layers, "energy_range": self.energy_range, "origin": self.origin}
+        }
 
     @classmethod
     def from_saved(cls, saved: Mapping[str, Any]) -> ShowerTargets:
         try:
-            return cls(layers=saved["layers"], energy_range=saved["energy_range"])
+            return cls(
+                layers=saved["layers"],
+                energy_range=saved["energy_range"],
+                origin=saved.get("origin"),
+            )
         except (KeyError, TypeError, ValueError, IndexError):
             raise DataError(
                 "preprocessing.json: 'targets' should hold the shower 'layers' ({layer: [H, W]}) "
@@ -84,10 +95,32 @@ class ShowerTargets(TargetCoding):
 
     def sample_columns(self, outputs: np.ndarray, condition: np.ndarray) -> dict[str, np.ndarray]:
         """Drawn cells (n, D) GeV at energies (n, 1) as the columns of a shower file:
-        ``energy`` (n,) and one (n, H, W) array per layer."""
+        ``energy`` (n,), ``particle`` (the training showers' particle, when they were of
+        one; else "generated") and one (n, H, W) array per layer."""
         from hepdl.data.representations.calo_layers import split_layers
 
-        return {"energy": condition[:, 0].astype(np.float64), **split_layers(outputs, self.layers)}
+        particles = (self.origin or {}).get("particles") or []
+        particle = particles[0] if len(particles) == 1 else "generated"
+        return {
+            "energy": condition[:, 0].astype(np.float64),
+            "particle": np.full(len(condition), particle, dtype=object),
+            **split_layers(outputs, self.layers),
+        }
+
+    def sample_metadata(self) -> dict[str, Any]:
+        """What a file of drawn showers says of itself beyond the run: the geometry of the
+        simulation the model stands in for (``hepdl validate-showers`` reads it), as the
+        files of ``hepdl showers`` do."""
+        if not self.origin or not self.origin.get("geometry"):
+            return {}
+        from hepdl.generate.calo_geometry import get_geometry
+
+        particles = self.origin.get("particles") or []
+        return {
+            "kind": "shower",
+            "geometry": get_geometry(self.origin["geometry"]).describe(),
+            "class_names": particles,
+        }
 
     def prediction_columns(
         self, outputs: np.ndarray, columns: Mapping[str, np.ndarray], *, source: str
@@ -160,5 +193,26 @@ def fit_shower_targets(sample: Any, train_rows: np.ndarray) -> ShowerTargets:
         )
     train_energy = energy[train_rows, 0]
     return ShowerTargets(
-        layers=layers, energy_range=[float(train_energy.min()), float(train_energy.max())]
+        layers=layers,
+        energy_range=[float(train_energy.min()), float(train_energy.max())],
+        origin=shower_origin(sample.files),
     )
+
+
+def shower_origin(files: list[str]) -> dict[str, Any] | None:
+    """{"geometry", "particles"} of files written by ``hepdl showers`` (all of one
+    geometry), from their metadata; None when a file does not say."""
+    from hepdl.errors import HepdlError
+    from hepdl.generate.shower_measurements import file_geometry
+
+    geometries, particles = set(), []
+    for name in files:
+        try:
+            geometry, meta = file_geometry(Path(name))
+        except (HepdlError, OSError, ValueError):
+            return None
+        geometries.add(geometry.name)
+        particles += [p for c in meta.get("classes", []) for p in c.get("particles", [])]
+    if len(geometries) != 1:
+        return None
+    return {"geometry": geometries.pop(), "particles": sorted(set(particles))}

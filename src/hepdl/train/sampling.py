@@ -106,6 +106,7 @@ def sample_run(
             yield coding.sample_columns(outputs, values)
 
     metadata: dict[str, Any] = {
+        **getattr(coding, "sample_metadata", dict)(),
         "generated_by": {"run": str(run_dir.resolve()), "task": kind, "model": config.model.name},
         "condition": {name: [low, high]},
         "training_range": {name: [trained_lo, trained_hi]},
